@@ -1,0 +1,125 @@
+import type { TransferListItem } from 'node:worker_threads';
+import { types } from 'node:util';
+
+/**
+ * A global symbol, not a module-local one: the worker thread loads its own copy of this package,
+ * and a marker made there must be recognised here (and the other way round).
+ */
+const TRANSFER = Symbol.for('ordered-pool.transfer');
+
+interface TransferMarker {
+  readonly [TRANSFER]: true;
+  readonly value: unknown;
+  readonly list: readonly TransferListItem[] | undefined;
+}
+
+/**
+ * Marks a value to be moved to the other thread instead of copied. Works both ways: wrap an
+ * argument of `run`/`produceItem`, or a task's return value in the worker. The moved buffers are
+ * detached on the sending side afterwards.
+ *
+ * Without `list`, the buffers found in `value` are moved: an `ArrayBuffer`, a typed array's buffer,
+ * or those directly inside an array or plain object.
+ *
+ * The return type is `value`'s own, so a marked argument still fits the task's signature.
+ * @example
+ * const bytes = new Uint8Array(1 << 20);
+ * await queue.run(checksum, transfer(bytes)); // bytes.byteLength is 0 afterwards
+ */
+export function transfer<T>(value: T, list?: readonly TransferListItem[]): T {
+  const marker: TransferMarker = { [TRANSFER]: true, value, list };
+  return marker as unknown as T;
+}
+
+function isMarker(value: unknown): value is TransferMarker {
+  return typeof value === 'object' && value !== null && (value as Partial<TransferMarker>)[TRANSFER] === true;
+}
+
+function bufferOf(value: unknown): ArrayBuffer | undefined {
+  if (value instanceof ArrayBuffer) return value;
+  if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer) return value.buffer;
+  return undefined;
+}
+
+function buffersIn(value: unknown): TransferListItem[] {
+  const own = bufferOf(value);
+  if (own !== undefined) return [own];
+  if (typeof value !== 'object' || value === null) return [];
+  const found = new Set<ArrayBuffer>();
+  for (const inner of Object.values(value)) {
+    const buffer = bufferOf(inner);
+    if (buffer !== undefined) found.add(buffer);
+  }
+  return [...found];
+}
+
+/** Strips a {@link transfer} marker, adding what it moves to `transferList`. */
+export function unwrapTransfer(value: unknown, transferList: TransferListItem[]): unknown {
+  if (!isMarker(value)) return value;
+  for (const item of value.list ?? buffersIn(value.value)) {
+    if (!transferList.includes(item)) transferList.push(item);
+  }
+  return value.value;
+}
+
+/**
+ * Finds what structured clone would refuse, before it is sent: a batch whose message fails to
+ * clone fails as a whole (and in piscina's worker, kills the thread), so one bad item must be
+ * caught on its own. Returns a description such as `a function at [2].callback`, or undefined.
+ */
+export function findUncloneable(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'function': return 'a function';
+    case 'symbol': return 'a symbol';
+    case 'object': return value === null ? undefined : walk(value, '', new Set(), 0);
+    default: return undefined;
+  }
+}
+
+function walk(value: object, path: string, seen: Set<object>, depth: number): string | undefined {
+  if (seen.has(value) || depth > 64) return undefined;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) {
+    return undefined;
+  }
+  if (types.isPromise(value)) return `a promise${at(path)}`;
+  if (value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) {
+    return `a ${value.constructor.name}${at(path)}`;
+  }
+  seen.add(value);
+  const check = (inner: unknown, innerPath: string): string | undefined => {
+    if (typeof inner === 'function') return `a function${at(innerPath)}`;
+    if (typeof inner === 'symbol') return `a symbol${at(innerPath)}`;
+    if (typeof inner === 'object' && inner !== null) return walk(inner, innerPath, seen, depth + 1);
+    return undefined;
+  };
+  if (value instanceof Map) {
+    for (const [key, inner] of value) {
+      const found = check(key, `${path}<key>`) ?? check(inner, `${path}.get(${String(key)})`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value instanceof Set) {
+    for (const inner of value) {
+      const found = check(inner, `${path}<entry>`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = check(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    const found = check((value as Record<string, unknown>)[key], `${path}.${key}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function at(path: string): string {
+  return path === '' ? '' : ` at ${path}`;
+}

@@ -1,0 +1,63 @@
+import type { TransferListItem } from 'node:worker_threads';
+/**
+ * The seam between the ordered window and whatever runs the work. `TaskQueue` (piscina) is one
+ * implementation; a distributed queue can be another without the producer noticing.
+ */
+import { findUncloneable, unwrapTransfer } from './cloneable.js';
+import { NotCloneableError } from './errors.js';
+import { taskLabel, type Task } from './task.js';
+
+/** One pool call: consecutive items of one task. */
+export interface BatchCall {
+  readonly task: Pick<Task, 'module' | 'name'>;
+  /** Argument list per item, already stripped of transfer markers. */
+  readonly args: readonly (readonly unknown[])[];
+  readonly transferList: readonly TransferListItem[];
+  /** Run-time limit per item in ms, or undefined when no item has one. */
+  readonly timeouts: readonly (number | undefined)[] | undefined;
+  /** Aborting drops the call if queued and ends it if running. */
+  readonly signal: AbortSignal | undefined;
+}
+
+/** A call that ran: a value or an error per item. */
+export interface BatchOutcome {
+  readonly values: readonly unknown[];
+  /** Errors by item position; items not in it succeeded. */
+  readonly errors: ReadonlyMap<number, unknown> | null;
+  /** Time the items took to run, excluding transport, for sizing later batches. */
+  readonly runMs: number;
+}
+
+/**
+ * A call that failed as a whole (its thread died, overran, or the queue closed). `culprit` is the
+ * position of the item that was running, which gets `error`; -1 when none had started. When
+ * `retryable`, the other items can be sent again: the ones before the culprit ran but their
+ * results died with the thread, the ones after never started.
+ */
+export class BatchFailure {
+  constructor(readonly error: unknown, readonly culprit: number, readonly retryable: boolean) {}
+}
+
+export interface Dispatcher {
+  /** Calls in flight that keep every thread busy; a window keeps no more than this outstanding. */
+  readonly concurrency: number;
+  /** Resolves with per-item results, or rejects with a {@link BatchFailure}. */
+  runBatch(call: BatchCall): Promise<BatchOutcome>;
+}
+
+/**
+ * Checks one item's arguments before anything is sent: a function or symbol among them would make
+ * the whole batch fail to clone. Moves transfer-marked buffers to `transferList`.
+ */
+export function prepareArgs(task: Pick<Task, 'module' | 'name'>, args: readonly unknown[], transferList: TransferListItem[]): unknown[] {
+  const prepared = new Array<unknown>(args.length);
+  for (let i = 0; i < args.length; i++) {
+    const value = unwrapTransfer(args[i], transferList);
+    const bad = findUncloneable(value);
+    if (bad !== undefined) {
+      throw new NotCloneableError(`Argument ${i + 1} of ${taskLabel(task)} is not cloneable: ${bad}`);
+    }
+    prepared[i] = value;
+  }
+  return prepared;
+}

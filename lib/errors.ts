@@ -1,0 +1,118 @@
+/**
+ * Every error this library creates extends {@link OrderedPoolError} and carries a stable `code`,
+ * so callers can branch on `error.code` rather than on message text.
+ */
+export class OrderedPoolError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The producer (or queue) no longer accepts work, or dropped the item before it ran. */
+export class StoppedError extends OrderedPoolError {
+  constructor(message = 'The producer is stopped', options?: ErrorOptions) {
+    super('ERR_STOPPED', message, options);
+  }
+}
+
+/**
+ * Shaped like Node's own `AbortError` (`name` 'AbortError', `code` 'ABORT_ERR', `cause` the
+ * signal's reason) so code that already handles `fetch` or `stream` aborts handles ours too.
+ */
+export class AbortError extends OrderedPoolError {
+  constructor(reason?: unknown) {
+    super('ABORT_ERR', 'The operation was aborted', { cause: reason });
+    this.name = 'AbortError';
+  }
+}
+
+/** An item ran longer than its `timeout` (run time, not time spent waiting in the queue). */
+export class TimeoutError extends OrderedPoolError {
+  readonly timeout: number;
+
+  constructor(timeout: number, what = 'The task') {
+    super('ERR_TIMEOUT', `${what} ran longer than its timeout of ${timeout} ms`);
+    this.name = 'TimeoutError';
+    this.timeout = timeout;
+  }
+}
+
+/** The worker thread running the item ended (`process.exit`, a native crash) before answering. */
+export class WorkerExitError extends OrderedPoolError {
+  readonly exitCode: number | undefined;
+
+  constructor(exitCode: number | undefined, options?: ErrorOptions) {
+    super('ERR_WORKER_EXIT', `The worker thread exited with code ${String(exitCode)} while running the task`, options);
+    this.exitCode = exitCode;
+  }
+}
+
+/** `run` or `produceItem` on a {@link TaskQueue} that has been closed. */
+export class QueueClosedError extends OrderedPoolError {
+  constructor() {
+    super('ERR_QUEUE_CLOSED', 'The task queue is closed');
+  }
+}
+
+/** A value that structured clone cannot copy (a function, a symbol, a promise...). */
+export class NotCloneableError extends OrderedPoolError {
+  constructor(message: string) {
+    super('ERR_NOT_CLONEABLE', message);
+  }
+}
+
+/** The task's module could not be loaded, or does not export a function of that name. */
+export class TaskLoadError extends OrderedPoolError {
+  readonly module: string;
+  readonly exportName: string;
+
+  constructor(module: string, exportName: string, detail: string, options?: ErrorOptions) {
+    super('ERR_TASK_LOAD', `Cannot load task '${exportName}' from ${module}: ${detail}`, options);
+    this.module = module;
+    this.exportName = exportName;
+  }
+}
+
+/** A task threw something that is not an `Error` (`throw 'x'`); the thrown value is `value`. */
+export class ThrownValueError extends OrderedPoolError {
+  readonly value: unknown;
+
+  constructor(value: unknown) {
+    super('ERR_NON_ERROR_THROWN', `The task threw a non-Error value: ${describeValue(value)}`, { cause: value });
+    this.value = value;
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'symbol' || typeof value === 'function') return typeof value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/**
+ * Tags an item's error with its position so a failure deep in a long stream says which record it
+ * was. The message is kept as the task wrote it; the index goes in `index` and in the stack, which
+ * is what Node prints for an uncaught error.
+ */
+export function tagItemError(error: unknown, index: number, taskLabel: string): unknown {
+  if (typeof error !== 'object' || error === null || Object.isFrozen(error)) return error;
+  if (Object.hasOwn(error, 'index')) return error;
+  Object.defineProperty(error, 'index', { value: index, enumerable: true, writable: true, configurable: true });
+  const stack = (error as { stack?: unknown }).stack;
+  if (typeof stack === 'string') {
+    Object.defineProperty(error, 'stack', {
+      value: `${stack}\n    at item ${index} of ${taskLabel} (ordered-pool)`,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return error;
+}

@@ -1,0 +1,117 @@
+import pDefer from 'p-defer';
+import { OrderedWindow, type ErrorMode, type Settled } from './ordered-window.js';
+import { StoppedError } from './errors.js';
+import { assertTask, type Task } from './task.js';
+import { resolveOptions, type OrderedOptions } from './window-options.js';
+
+/** What the producer yields: the values, or with `errors: 'settle'` a {@link Settled} record each. */
+export type Yielded<T, E extends ErrorMode> = E extends 'settle' ? Settled<T> : T;
+
+const noop = (): void => undefined;
+
+/**
+ * Runs `produceItem` calls on a thread pool and yields their values in call order, whatever
+ * order they finish in. At most `highWaterMark` items are running or waiting to be consumed;
+ * `ready()` tells a producing loop when to go on.
+ * @example
+ * const producer = new OrderedItemProducer<number>({ queue });
+ * const sum = producer.start(async (items) => { let s = 0; for await (const v of items) s += v; return s; });
+ * for (let i = 0; i < 1e6; i++) { await producer.ready(); void producer.produceItem(square, i); }
+ * console.log(await producer.stop()); // the consumer's return value
+ */
+export class OrderedItemProducer<T = unknown, E extends ErrorMode = 'fail'>
+implements AsyncIterable<Yielded<T, E>>, AsyncDisposable {
+  readonly #window: OrderedWindow<Yielded<T, E>>;
+  #iterated = false;
+  #consumer: Promise<unknown> | undefined;
+  #stopping: Promise<unknown> | undefined;
+
+  constructor(options?: OrderedOptions<E>) {
+    this.#window = new OrderedWindow(resolveOptions(options));
+  }
+
+  /**
+   * Runs `task(...args)` in the pool and buffers its value until the consumer reaches it. Never
+   * waits for room (use `ready()` for that). The promise settles with this item's own value or
+   * error; ignoring it is fine, a rejection of it is never unhandled.
+   */
+  produceItem<A extends readonly unknown[], R extends T>(task: Task<A, R>, ...args: A): Promise<Awaited<R>> {
+    assertTask(task);
+    const deferred = pDefer<Awaited<R>>();
+    deferred.promise.catch(noop);
+    this.#window.push(task, args, deferred as ReturnType<typeof pDefer<unknown>>);
+    return deferred.promise;
+  }
+
+  /** Resolves when the window has room and the producer is not paused; rejects once it is stopped. */
+  ready(): Promise<undefined> {
+    return this.#window.ready();
+  }
+
+  /** Stops sending items to threads (running ones finish and are buffered); `ready()` waits. */
+  pause(): void {
+    this.#window.pause();
+  }
+
+  resume(): void {
+    this.#window.resume();
+  }
+
+  get paused(): boolean {
+    return this.#window.paused;
+  }
+
+  /** Items accepted and not yet consumed. */
+  get size(): number {
+    return this.#window.size;
+  }
+
+  /** Items running or finished and not yet consumed (never above `highWaterMark`). */
+  get active(): number {
+    return this.#window.active;
+  }
+
+  /**
+   * Graceful end: no new items; the ones accepted all run and are yielded, then iteration ends.
+   * Resolves when the consumer has seen everything: with the consumer's return value if it was
+   * started with `start()`. Rejects with the failure that ended the stream, if one did.
+   * Calling it again returns the same promise.
+   */
+  stop(): Promise<unknown> {
+    this.#window.end();
+    this.#stopping ??= this.#consumer ?? this.#window.finished;
+    return this.#stopping;
+  }
+
+  /** Hard end: queued items are dropped and their promises reject with `StoppedError`; running ones are aborted; iteration ends. */
+  stopProducing(): void {
+    this.#window.cancel(new StoppedError('stopProducing() was called'), false);
+  }
+
+  /**
+   * Starts `consumer` on the ordered stream of values (AsynQueue's `start`). Its return value
+   * resolves `stop()` and the promise returned here.
+   */
+  start<R>(consumer: (items: AsyncIterable<Yielded<T, E>>) => R | PromiseLike<R>): Promise<Awaited<R>> {
+    if (typeof consumer !== 'function') {
+      throw new TypeError(`Expected \`consumer\` to be a function, got \`${String(consumer)}\` (${typeof consumer})`);
+    }
+    if (this.#consumer !== undefined) throw new TypeError('The producer already has a consumer');
+    const result = Promise.resolve().then(() => consumer(this)) as Promise<Awaited<R>>;
+    result.catch(noop);
+    this.#consumer = result;
+    return result;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Yielded<T, E>> {
+    if (this.#iterated) throw new TypeError('The producer can be iterated only once');
+    this.#iterated = true;
+    return this.#window;
+  }
+
+  /** Hard stop, then waits for the iteration to end. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.stopProducing();
+    await this.#window.finished.catch(noop);
+  }
+}

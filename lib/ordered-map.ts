@@ -1,0 +1,83 @@
+import { OrderedWindow, type ErrorMode } from './ordered-window.js';
+import type { Yielded } from './ordered-item-producer.js';
+import { assertTask, type Task } from './task.js';
+import { resolveOptions, type OrderedOptions } from './window-options.js';
+
+type Source<T> = Iterable<T> | AsyncIterable<T>;
+
+function openSource<T>(source: Source<T>): Iterator<T> | AsyncIterator<T> {
+  if (typeof source === 'object' && source !== null) {
+    if (Symbol.asyncIterator in source) return source[Symbol.asyncIterator]();
+    if (Symbol.iterator in source) return source[Symbol.iterator]();
+  }
+  throw new TypeError(`Expected \`source\` to be an iterable or async iterable, got \`${String(source)}\` (${typeof source})`);
+}
+
+/**
+ * Maps `source` through `task` on the pool and yields the results in source order. The source is
+ * read lazily, only while the window has room, and its `return()` is called if iteration stops
+ * early. Each element is the task's one argument.
+ * @example
+ * for await (const n of orderedMap(lines, parseRecord, { highWaterMark: 256 })) write(n);
+ */
+export function orderedMap<A, R, E extends ErrorMode = 'fail'>(
+  source: Source<A>,
+  task: Task<readonly [A], R>,
+  options?: OrderedOptions<E>,
+): AsyncIterableIterator<Yielded<Awaited<R>, E>> {
+  assertTask(task);
+  const iterator = openSource(source);
+  const window = new OrderedWindow<Yielded<Awaited<R>, E>>(resolveOptions(options));
+  let started = false;
+  let pulling = false;
+  let exhausted = false;
+
+  const pull = async (): Promise<void> => {
+    if (pulling) return;
+    pulling = true;
+    try {
+      while (window.hasRoom) {
+        // A sync iterator is read without a microtask per element; only real promises are awaited.
+        let step = iterator.next();
+        if (step instanceof Promise) step = await step;
+        if (!window.accepting) return;
+        if (step.done === true) {
+          exhausted = true;
+          window.end();
+          return;
+        }
+        window.push(task, [step.value]);
+      }
+    } catch (error) {
+      exhausted = true;
+      window.endWithError(error);
+    } finally {
+      pulling = false;
+    }
+  };
+  const pump = (): void => {
+    if (!exhausted) void pull();
+  };
+  window.onRoom = pump;
+  window.onEnd = () => {
+    if (exhausted) return;
+    exhausted = true;
+    // p-map forgets this: a generator left suspended keeps its resources (files, sockets) open.
+    void Promise.resolve(iterator.return?.()).catch(() => undefined);
+  };
+
+  return {
+    next() {
+      if (!started) {
+        started = true;
+        pump();
+      }
+      return window.next();
+    },
+    return: () => window.return(),
+    throw: (error?: unknown) => window.throw(error),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

@@ -1,0 +1,531 @@
+import type { TransferListItem } from 'node:worker_threads';
+/**
+ * The one ordering engine. `OrderedItemProducer`, `orderedMap`, `Executor.map` and the thread
+ * consumer all feed items in and iterate results out of a window; none of them orders anything.
+ *
+ * Bound: items sent to the dispatcher and not yet consumed (running or finished) never exceed
+ * `highWaterMark`. That count is derived, not kept: `order.length - queued.length`.
+ */
+import Denque from 'denque';
+import pDefer, { type DeferredPromise } from 'p-defer';
+import { BatchFailure, prepareArgs, type BatchOutcome, type Dispatcher } from './dispatcher.js';
+import { AbortError, StoppedError, tagItemError } from './errors.js';
+import { taskLabel, type Task } from './task.js';
+
+/** What a window yields per item with `errors: 'settle'`. */
+export type Settled<T> =
+  | { readonly index: number; readonly status: 'fulfilled'; readonly value: T }
+  | { readonly index: number; readonly status: 'rejected'; readonly reason: unknown };
+
+export type ErrorMode = 'fail' | 'settle';
+
+const enum State { Queued, Running, Fulfilled, Rejected, Dropped }
+
+interface Slot {
+  readonly index: number;
+  readonly task: Task;
+  readonly args: readonly unknown[];
+  readonly transfer: readonly TransferListItem[];
+  readonly timeout: number | undefined;
+  readonly deferred: DeferredPromise<unknown> | undefined;
+  state: State;
+  value: unknown;
+  attempts: number;
+  detach: (() => void) | undefined;
+}
+
+interface Batch {
+  readonly slots: Slot[];
+  readonly controller: AbortController;
+}
+
+export interface WindowOptions {
+  readonly dispatcher: Dispatcher;
+  readonly highWaterMark: number;
+  /** Items per pool call; undefined sizes batches from measured run time. */
+  readonly batchSize: number | undefined;
+  readonly errors: ErrorMode;
+  readonly signal: AbortSignal | undefined;
+  /** Default run-time limit per item. */
+  readonly timeout: number | undefined;
+}
+
+const NO_TRANSFER: readonly TransferListItem[] = Object.freeze([]);
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+/**
+ * A pool call costs ~40 µs; a batch that runs ~2 ms keeps that under 2% while a slow item still
+ * holds back only a few neighbours.
+ */
+const TARGET_BATCH_MS = 2;
+const MAX_BATCH = 1024;
+/** A thread that dies under an item gets that item blamed; its batch-mates are sent again, this often at most. */
+const MAX_ATTEMPTS = 3;
+const noop = (): void => undefined;
+
+export class OrderedWindow<T> implements AsyncIterableIterator<T> {
+  readonly #dispatcher: Dispatcher;
+  readonly #highWaterMark: number;
+  readonly #batchSize: number | undefined;
+  readonly #settle: boolean;
+  readonly #timeout: number | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onSignalAbort = (): void => {
+    this.cancel(new AbortError(this.#signal?.reason), true);
+  };
+
+  /** Accepted and not yet consumed, in order. */
+  readonly #order = new Denque<Slot>();
+  /** Accepted and not yet sent. */
+  readonly #queued = new Denque<Slot>();
+  readonly #batches = new Set<Batch>();
+  readonly #waiters: DeferredPromise<IteratorResult<T>>[] = [];
+  readonly #roomWaiters: DeferredPromise<undefined>[] = [];
+  readonly #finished = pDefer<undefined>();
+  #nextIndex = 0;
+  #paused = false;
+  /** No more items will be accepted; iteration ends once the rest is consumed. */
+  #ending = false;
+  /** Why the window ended early (a failure, an abort, a hard stop), if it did. */
+  #terminal: { reason: unknown; throws: boolean } | undefined;
+  /** Iteration has ended; `#rethrow` is still owed to the consumer's next call. */
+  #done = false;
+  #rethrow: { reason: unknown } | undefined;
+  /** Thrown after the last item: the source itself failed. */
+  #tailError: { reason: unknown } | undefined;
+  #flushScheduled = false;
+  #perItemMs = -1;
+  /** Called when the window gains room, for sources that pull. */
+  onRoom: (() => void) | undefined;
+  /** Called once when iteration ends, however it ends. */
+  onEnd: (() => void) | undefined;
+
+  constructor(options: WindowOptions) {
+    this.#dispatcher = options.dispatcher;
+    this.#highWaterMark = options.highWaterMark;
+    this.#batchSize = options.batchSize;
+    this.#settle = options.errors === 'settle';
+    this.#timeout = options.timeout;
+    this.#signal = options.signal;
+    this.#finished.promise.catch(noop);
+    if (this.#signal?.aborted === true) this.#onSignalAbort();
+    else this.#signal?.addEventListener('abort', this.#onSignalAbort, { once: true });
+  }
+
+  /** Settles when iteration has ended: with the failure or abort that ended it, if any. */
+  get finished(): Promise<undefined> {
+    return this.#finished.promise;
+  }
+
+  /** Items accepted and not yet consumed (queued, running or buffered). */
+  get size(): number {
+    return this.#order.length;
+  }
+
+  /** Items running or finished and not yet consumed: never above `highWaterMark`. */
+  get active(): number {
+    return this.#order.length - this.#queued.length;
+  }
+
+  get hasRoom(): boolean {
+    return this.#order.length < this.#highWaterMark && !this.#paused && !this.#ending;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get accepting(): boolean {
+    return !this.#ending;
+  }
+
+  /** Number of items accepted so far, which is also the next item's index. */
+  get count(): number {
+    return this.#nextIndex;
+  }
+
+  /**
+   * Accepts one item. Its result goes to `deferred` (if any) and to the iterator, at its position.
+   * Returns false, rejecting `deferred` with `StoppedError`, once the window no longer accepts.
+   */
+  push(task: Task, args: readonly unknown[], deferred?: DeferredPromise<unknown>): boolean {
+    if (this.#ending) {
+      const reason = this.#terminal?.reason;
+      deferred?.reject(new StoppedError('The producer is stopped and accepts no more items', { cause: reason }));
+      return false;
+    }
+    const index = this.#nextIndex++;
+    let transfer: TransferListItem[] | undefined;
+    let prepared: unknown[] = [];
+    let early: unknown;
+    try {
+      const list: TransferListItem[] = [];
+      prepared = prepareArgs(task, args, list);
+      if (list.length > 0) transfer = list;
+    } catch (error) {
+      early = error;
+    }
+    const { signal, timeout } = task.options;
+    const slot: Slot = {
+      index, task, args: prepared, transfer: transfer ?? NO_TRANSFER, timeout: timeout ?? this.#timeout,
+      deferred, state: State.Queued, value: undefined, attempts: 0, detach: undefined,
+    };
+    this.#order.push(slot);
+    if (early !== undefined) {
+      this.#reject(slot, early);
+      this.#deliver();
+      return true;
+    }
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.#reject(slot, new AbortError(signal.reason));
+        this.#deliver();
+        return true;
+      }
+      const onAbort = (): void => { this.#abortSlot(slot, signal.reason); };
+      signal.addEventListener('abort', onAbort, { once: true });
+      slot.detach = () => { signal.removeEventListener('abort', onAbort); };
+    }
+    this.#queued.push(slot);
+    this.#scheduleFlush();
+    return true;
+  }
+
+  /** Resolves when there is room for another item and the window is not paused. */
+  ready(): Promise<undefined> {
+    if (this.#ending) {
+      return Promise.reject(
+        this.#terminal?.throws === true ? this.#terminal.reason : new StoppedError('The producer is stopped', { cause: this.#terminal?.reason }),
+      );
+    }
+    if (this.hasRoom) return Promise.resolve(undefined);
+    const waiter = pDefer<undefined>();
+    this.#roomWaiters.push(waiter);
+    return waiter.promise;
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#scheduleFlush();
+    this.#notifyRoom();
+  }
+
+  /** Graceful end: accepts nothing more; iteration ends after the items already accepted. */
+  end(): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    this.#rejectRoomWaiters(new StoppedError('The producer is stopped'));
+    this.#deliver();
+  }
+
+  /** Graceful end with an error after the last accepted item (the source of items failed). */
+  endWithError(error: unknown): void {
+    if (this.#ending) return;
+    this.#tailError = { reason: error };
+    this.end();
+  }
+
+  /**
+   * Hard end: queued items are dropped, running ones aborted (their threads replaced), and every
+   * pending item promise rejects with `reason`. The consumer gets `reason` thrown when `throws`,
+   * else its iteration just ends.
+   */
+  cancel(reason: unknown, throws: boolean): void {
+    if (this.#done) return;
+    this.#terminal = { reason, throws };
+    if (throws) this.#rethrow = { reason };
+    this.#dropAll(reason);
+    this.#finish(throws ? reason : undefined);
+    this.#deliver();
+  }
+
+  // Iteration
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#waiters.length === 0) {
+      try {
+        const result = this.#take();
+        if (result !== undefined) return Promise.resolve(result);
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
+    const waiter = pDefer<IteratorResult<T>>();
+    this.#waiters.push(waiter);
+    return waiter.promise;
+  }
+
+  /** `break` or `return` in `for await`: cancels what is left. */
+  return(): Promise<IteratorResult<T>> {
+    if (!this.#done) this.cancel(new StoppedError('The consumer stopped iterating'), false);
+    return Promise.resolve(DONE);
+  }
+
+  /** A throw inside `for await` ends up here too; same as `return()`. */
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    if (!this.#done) this.cancel(error ?? new StoppedError('The consumer stopped iterating'), false);
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** The head's result if it is ready, DONE at the end, undefined while it is not ready; throws a failure. */
+  #take(): IteratorResult<T> | undefined {
+    if (this.#done) {
+      const owed = this.#rethrow;
+      this.#rethrow = undefined;
+      if (owed !== undefined) throw owed.reason;
+      return DONE;
+    }
+    const head = this.#order.peekFront();
+    if (head === undefined) {
+      if (this.#ending) {
+        const tail = this.#tailError?.reason;
+        this.#finish(tail);
+        if (tail !== undefined) throw tail;
+        return DONE;
+      }
+      return undefined;
+    }
+    if (head.state !== State.Fulfilled && head.state !== State.Rejected) return undefined;
+    this.#order.shift();
+    this.#afterConsume();
+    if (head.state === State.Fulfilled) {
+      const value = this.#settle ? { index: head.index, status: 'fulfilled', value: head.value } : head.value;
+      return { value: value as T, done: false };
+    }
+    if (this.#settle) return { value: { index: head.index, status: 'rejected', reason: head.value } as T, done: false };
+    this.#finish(head.value);
+    throw head.value;
+  }
+
+  #deliver(): void {
+    while (this.#waiters.length > 0) {
+      let result: IteratorResult<T> | undefined;
+      try {
+        result = this.#take();
+      } catch (error) {
+        this.#waiters.shift()?.reject(error);
+        continue;
+      }
+      if (result === undefined) return;
+      this.#waiters.shift()?.resolve(result);
+    }
+  }
+
+  #finish(failure: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#ending = true;
+    this.#terminal ??= { reason: failure, throws: failure !== undefined };
+    // A consumer that stops at a failure leaves later items unconsumed: drop them too.
+    this.#dropAll(new StoppedError('The stream ended before this item was consumed', { cause: failure }));
+    this.#signal?.removeEventListener('abort', this.#onSignalAbort);
+    this.#rejectRoomWaiters(new StoppedError('The producer is stopped', { cause: failure }));
+    if (failure === undefined) this.#finished.resolve(undefined);
+    else this.#finished.reject(failure);
+    this.onEnd?.();
+  }
+
+  /** Drops every item not yet settled and aborts every running batch. */
+  #dropAll(reason: unknown): void {
+    this.#ending = true;
+    for (const slot of this.#order.toArray()) {
+      if (slot.state === State.Queued || slot.state === State.Running) this.#drop(slot, reason);
+    }
+    for (const batch of this.#batches) batch.controller.abort(reason);
+    this.#order.clear();
+    this.#queued.clear();
+    this.#batches.clear();
+  }
+
+  #afterConsume(): void {
+    if (this.#queued.length > 0) this.#scheduleFlush();
+    this.#notifyRoom();
+  }
+
+  #notifyRoom(): void {
+    if (!this.hasRoom) return;
+    for (const waiter of this.#roomWaiters.splice(0)) waiter.resolve(undefined);
+    this.onRoom?.();
+  }
+
+  #rejectRoomWaiters(reason: unknown): void {
+    for (const waiter of this.#roomWaiters.splice(0)) waiter.reject(reason);
+  }
+
+  // Dispatch
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // One flush per tick sees every item pushed synchronously, so they leave as one batch.
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  #batchLimit(): number {
+    const fair = Math.max(1, Math.floor(this.#highWaterMark / this.#dispatcher.concurrency));
+    if (this.#batchSize !== undefined) return Math.min(this.#batchSize, this.#highWaterMark);
+    if (this.#perItemMs < 0) return 1;
+    const wanted = this.#perItemMs === 0 ? MAX_BATCH : Math.round(TARGET_BATCH_MS / this.#perItemMs);
+    return Math.max(1, Math.min(wanted, fair, MAX_BATCH));
+  }
+
+  #flush(): void {
+    const concurrency = this.#dispatcher.concurrency;
+    while (!this.#paused && this.#queued.length > 0 && this.#batches.size < concurrency) {
+      const room = this.#highWaterMark - this.active;
+      const wanted = Math.min(this.#batchLimit(), this.#queued.length);
+      // Refilling one slot at a time as a slow consumer frees them would cost a pool call per item:
+      // wait until a whole batch fits, unless nothing is running at all.
+      if (room < wanted && (room <= 0 || this.#batches.size > 0)) return;
+      const first = this.#queued.shift();
+      if (first === undefined) return;
+      const slots = [first];
+      const limit = Math.min(wanted, room);
+      while (slots.length < limit) {
+        const next = this.#queued.peekFront();
+        if (next?.task.module !== first.task.module || next.task.name !== first.task.name) break;
+        slots.push(next);
+        this.#queued.shift();
+      }
+      this.#send(slots);
+    }
+  }
+
+  #send(slots: Slot[]): void {
+    const controller = new AbortController();
+    const batch: Batch = { slots, controller };
+    const args = new Array<readonly unknown[]>(slots.length);
+    let transferList = NO_TRANSFER;
+    let timed = false;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      slot.state = State.Running;
+      args[i] = slot.args;
+      if (slot.transfer.length > 0) transferList = [...transferList, ...slot.transfer];
+      if (slot.timeout !== undefined) timed = true;
+    }
+    this.#batches.add(batch);
+    this.#dispatcher.runBatch({
+      task: slots[0]!.task,
+      args,
+      transferList,
+      timeouts: timed ? slots.map((slot) => slot.timeout) : undefined,
+      signal: controller.signal,
+    }).then(
+      (outcome) => { this.#onOutcome(batch, outcome); },
+      (failure: unknown) => { this.#onFailure(batch, failure); },
+    );
+  }
+
+  #onOutcome(batch: Batch, outcome: BatchOutcome): void {
+    if (!this.#batches.delete(batch)) return;
+    const { slots } = batch;
+    const perItem = outcome.runMs / slots.length;
+    this.#perItemMs = this.#perItemMs < 0 ? perItem : this.#perItemMs * 0.7 + perItem * 0.3;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      if (slot.state !== State.Running) continue;
+      if (outcome.errors?.has(i) === true) this.#reject(slot, outcome.errors.get(i));
+      else this.#fulfil(slot, outcome.values[i]);
+    }
+    this.#deliver();
+    this.#scheduleFlush();
+  }
+
+  #onFailure(batch: Batch, thrown: unknown): void {
+    if (!this.#batches.delete(batch)) return;
+    const failure = thrown instanceof BatchFailure ? thrown : new BatchFailure(thrown, -1, false);
+    const again: Slot[] = [];
+    batch.slots.forEach((slot, i) => {
+      if (slot.state !== State.Running) return;
+      if (i === failure.culprit || !failure.retryable || ++slot.attempts >= MAX_ATTEMPTS) {
+        this.#reject(slot, i === failure.culprit ? failure.error : copyError(failure.error));
+      } else {
+        slot.state = State.Queued;
+        again.push(slot);
+      }
+    });
+    for (let i = again.length - 1; i >= 0; i--) this.#queued.unshift(again[i]!);
+    this.#deliver();
+    this.#scheduleFlush();
+  }
+
+  // Per-item settlement
+
+  #fulfil(slot: Slot, value: unknown): void {
+    slot.state = State.Fulfilled;
+    slot.value = value;
+    slot.detach?.();
+    slot.deferred?.resolve(value);
+  }
+
+  #reject(slot: Slot, error: unknown): void {
+    const tagged = tagItemError(error, slot.index, taskLabel(slot.task));
+    slot.state = State.Rejected;
+    slot.value = tagged;
+    slot.detach?.();
+    slot.deferred?.reject(tagged);
+    if (!this.#settle) this.#cancelAfter(slot.index, tagged);
+  }
+
+  #drop(slot: Slot, reason: unknown): void {
+    slot.state = State.Dropped;
+    slot.detach?.();
+    slot.deferred?.reject(reason);
+  }
+
+  #abortSlot(slot: Slot, reason: unknown): void {
+    if (slot.state === State.Queued) this.#removeQueued((queued) => queued === slot);
+    else if (slot.state !== State.Running) return;
+    this.#reject(slot, new AbortError(reason));
+    this.#deliver();
+  }
+
+  /** Fail mode: an item failed, so the items after it will never be consumed. Stop their work now. */
+  #cancelAfter(index: number, cause: unknown): void {
+    this.#ending = true;
+    const reason = new StoppedError(`Cancelled because item ${index} failed`, { cause });
+    this.#removeQueued((slot) => slot.index > index);
+    for (const slot of this.#order.toArray()) {
+      if (slot.index > index && (slot.state === State.Queued || slot.state === State.Running)) this.#drop(slot, reason);
+    }
+    for (const batch of this.#batches) {
+      if (batch.slots.every((slot) => slot.index > index)) {
+        batch.controller.abort(reason);
+        this.#batches.delete(batch);
+      }
+    }
+    this.#rejectRoomWaiters(reason);
+  }
+
+  #removeQueued(predicate: (slot: Slot) => boolean): void {
+    const kept = this.#queued.toArray().filter((slot) => !predicate(slot));
+    this.#queued.clear();
+    for (const slot of kept) this.#queued.push(slot);
+  }
+}
+
+/**
+ * One thread death fails several items with the same error; each gets its own copy so that
+ * tagging one with its index does not relabel the others.
+ */
+function copyError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const copy = Object.create(Object.getPrototypeOf(error) as object) as Error;
+  for (const key of Reflect.ownKeys(error)) {
+    if (key === 'index') continue;
+    Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(error, key)!);
+  }
+  return copy;
+}

@@ -1,0 +1,47 @@
+/**
+ * Message shapes that cross the thread boundary, in one place so the main thread and
+ * `workers/batch-runner` cannot drift apart.
+ */
+import type { WireError } from './wire-error.js';
+
+/** One pool call: consecutive items of one task, run in order by the batch runner. */
+export interface BatchRequest {
+  /** `file:` URL of the task's module. */
+  readonly module: string;
+  /** Export name of the task function. */
+  readonly name: string;
+  /** Per item: the argument itself when `single`, else the argument list. */
+  readonly args: readonly unknown[];
+  /** True when every item has exactly one argument, which saves an array per item. */
+  readonly single: boolean;
+  /** Slot in the queue's shared progress array, or -1 when nobody needs to know which item runs. */
+  readonly slot: number;
+  /** True when some item has a timeout: the runner then also records each item's start time. */
+  readonly timed: boolean;
+}
+
+/** What the batch runner answers: values by position, with the failures listed sparsely. */
+export interface BatchResponse {
+  readonly values: unknown[];
+  readonly errors: [index: number, error: WireError][] | null;
+  /** Time spent running the items (not waiting, not cloning), to size the next batches. */
+  readonly runMs: number;
+}
+
+/** Sent on the worker's parent port for an error that belongs to no item. */
+export interface StrayErrorMessage {
+  readonly [STRAY_ERROR]: true;
+  readonly error: WireError;
+}
+
+/** `workerData` of every pool thread. */
+export interface RunnerData {
+  /** Per slot: [item index + 1 (0 = not started), start time in ms since `epoch`]. */
+  readonly progress: Int32Array;
+  readonly epoch: number;
+}
+
+export const STRAY_ERROR = '__orderedPoolStrayError';
+
+/** Ints per progress slot. */
+export const PROGRESS_STRIDE = 2;
