@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 import { types } from 'node:util';
 
 /**
@@ -10,7 +10,7 @@ const TRANSFER = Symbol.for('ordered-pool.transfer');
 interface TransferMarker {
   readonly [TRANSFER]: true;
   readonly value: unknown;
-  readonly list: readonly TransferListItem[] | undefined;
+  readonly list: readonly Transferable[] | undefined;
 }
 
 /**
@@ -26,7 +26,7 @@ interface TransferMarker {
  * const bytes = new Uint8Array(1 << 20);
  * await queue.run(checksum, transfer(bytes)); // bytes.byteLength is 0 afterwards
  */
-export function transfer<T>(value: T, list?: readonly TransferListItem[]): T {
+export function transfer<T>(value: T, list?: readonly Transferable[]): T {
   const marker: TransferMarker = { [TRANSFER]: true, value, list };
   return marker as unknown as T;
 }
@@ -41,7 +41,7 @@ function bufferOf(value: unknown): ArrayBuffer | undefined {
   return undefined;
 }
 
-function buffersIn(value: unknown): TransferListItem[] {
+function buffersIn(value: unknown): Transferable[] {
   const own = bufferOf(value);
   if (own !== undefined) return [own];
   if (typeof value !== 'object' || value === null) return [];
@@ -54,7 +54,7 @@ function buffersIn(value: unknown): TransferListItem[] {
 }
 
 /** Strips a {@link transfer} marker, adding what it moves to `transferList`. */
-export function unwrapTransfer(value: unknown, transferList: TransferListItem[]): unknown {
+export function unwrapTransfer(value: unknown, transferList: Transferable[]): unknown {
   if (!isMarker(value)) return value;
   for (const item of value.list ?? buffersIn(value.value)) {
     if (!transferList.includes(item)) transferList.push(item);

@@ -1,4 +1,4 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { Transferable } from 'node:worker_threads';
 /**
  * The seam between the ordered window and whatever runs the work. `TaskQueue` (piscina) is one
  * implementation; a distributed queue can be another without the producer noticing.
@@ -12,7 +12,7 @@ export interface BatchCall {
   readonly task: Pick<Task, 'module' | 'name'>;
   /** Argument list per item, already stripped of transfer markers. */
   readonly args: readonly (readonly unknown[])[];
-  readonly transferList: readonly TransferListItem[];
+  readonly transferList: readonly Transferable[];
   /** Run-time limit per item in ms, or undefined when no item has one. */
   readonly timeouts: readonly (number | undefined)[] | undefined;
   /** Aborting drops the call if queued and ends it if running. */
@@ -34,8 +34,10 @@ export interface BatchOutcome {
  * `retryable`, the other items can be sent again: the ones before the culprit ran but their
  * results died with the thread, the ones after never started.
  */
-export class BatchFailure {
-  constructor(readonly error: unknown, readonly culprit: number, readonly retryable: boolean) {}
+export class BatchFailure extends Error {
+  constructor(readonly error: unknown, readonly culprit: number, readonly retryable: boolean) {
+    super('The pool call failed as a whole', { cause: error });
+  }
 }
 
 export interface Dispatcher {
@@ -49,7 +51,9 @@ export interface Dispatcher {
  * Checks one item's arguments before anything is sent: a function or symbol among them would make
  * the whole batch fail to clone. Moves transfer-marked buffers to `transferList`.
  */
-export function prepareArgs(task: Pick<Task, 'module' | 'name'>, args: readonly unknown[], transferList: TransferListItem[]): unknown[] {
+export function prepareArgs(task: Pick<Task, 'module' | 'name'>, args: readonly unknown[], transferList: Transferable[]): readonly unknown[] {
+  // Numbers and strings need no checking and no copy: the common case costs one loop.
+  if (args.every(isPlain)) return args;
   const prepared = new Array<unknown>(args.length);
   for (let i = 0; i < args.length; i++) {
     const value = unwrapTransfer(args[i], transferList);
@@ -60,4 +64,9 @@ export function prepareArgs(task: Pick<Task, 'module' | 'name'>, args: readonly 
     prepared[i] = value;
   }
   return prepared;
+}
+
+function isPlain(value: unknown): boolean {
+  const type = typeof value;
+  return type !== 'object' && type !== 'function' && type !== 'symbol';
 }

@@ -91,7 +91,9 @@ function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'symbol' || typeof value === 'function') return typeof value;
   try {
-    return JSON.stringify(value) ?? String(value);
+    // JSON.stringify returns undefined for undefined, which its type does not admit.
+    const json = JSON.stringify(value) as string | undefined;
+    return typeof json === 'string' ? json : String(value);
   } catch {
     return Object.prototype.toString.call(value);
   }

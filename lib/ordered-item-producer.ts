@@ -39,7 +39,7 @@ implements AsyncIterable<Yielded<T, E>>, AsyncDisposable {
     assertTask(task);
     const deferred = pDefer<Awaited<R>>();
     deferred.promise.catch(noop);
-    this.#window.push(task, args, deferred as ReturnType<typeof pDefer<unknown>>);
+    this.#window.push(task, args, deferred);
     return deferred.promise;
   }
 

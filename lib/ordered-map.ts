@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { OrderedWindow, type ErrorMode } from './ordered-window.js';
 import type { Yielded } from './ordered-item-producer.js';
 import { assertTask, type Task } from './task.js';
@@ -6,11 +7,11 @@ import { resolveOptions, type OrderedOptions } from './window-options.js';
 type Source<T> = Iterable<T> | AsyncIterable<T>;
 
 function openSource<T>(source: Source<T>): Iterator<T> | AsyncIterator<T> {
-  if (typeof source === 'object' && source !== null) {
+  if (typeof source === 'object' && (source as unknown) !== null) {
     if (Symbol.asyncIterator in source) return source[Symbol.asyncIterator]();
     if (Symbol.iterator in source) return source[Symbol.iterator]();
   }
-  throw new TypeError(`Expected \`source\` to be an iterable or async iterable, got \`${String(source)}\` (${typeof source})`);
+  throw new TypeError(`Expected \`source\` to be an iterable or async iterable, got \`${inspect(source)}\` (${typeof source})`);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
+import type { ResourceLimits, Transferable } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { BatchFailure, prepareArgs, type BatchCall, type BatchOutcome, type Dispatcher } from './dispatcher.js';
 import { AbortError, QueueClosedError, TimeoutError, WorkerExitError } from './errors.js';
@@ -107,7 +107,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
    */
   async run<A extends readonly unknown[], R>(task: Task<A, R>, ...args: A): Promise<Awaited<R>> {
     assertTask(task);
-    const transferList: TransferListItem[] = [];
+    const transferList: Transferable[] = [];
     const prepared = prepareArgs(task, args, transferList);
     const { timeout, signal } = task.options;
     try {
@@ -157,7 +157,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
       /** The item that was running, from the runner's progress notes; -1 if none had started. */
       const running = (): number => (slot >= 0 ? Atomics.load(this.#progress, base) - 1 : count === 1 ? 0 : -1);
 
-      this.#pool.run(request, { signal, transferList: call.transferList as TransferListItem[] }).then(
+      this.#pool.run(request, { signal, transferList: call.transferList as Transferable[] }).then(
         (response: BatchResponse) => {
           if (!settle()) return;
           resolve(decodeResponse(response));
@@ -177,10 +177,16 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
         const check = (): void => {
           const item = running();
           const limit = item >= 0 ? timeouts[item] : undefined;
-          if (limit === undefined) return arm(shortest);
+          if (limit === undefined) {
+            arm(shortest);
+            return;
+          }
           const started = slot >= 0 ? this.#progress[base + 1] ?? 0 : 0;
           const elapsed = slot >= 0 ? ((Date.now() - this.#epoch) | 0) - started : limit;
-          if (elapsed < limit) return arm(limit - elapsed);
+          if (elapsed < limit) {
+            arm(limit - elapsed);
+            return;
+          }
           if (!settle()) return;
           watchdog.abort();
           reject(new BatchFailure(new TimeoutError(limit), item, true));

@@ -35,9 +35,9 @@ export interface Task<A extends readonly unknown[] = readonly unknown[], R = unk
 }
 
 /** Argument list of a task. */
-export type TaskArgs<T> = T extends Task<infer A, unknown> ? A : never;
+export type TaskArgs<T> = T extends Task<infer A> ? A : never;
 /** Result of a task. */
-export type TaskResult<T> = T extends Task<readonly never[], infer R> ? R : never;
+export type TaskResult<T> = T extends Task<never, infer R> ? R : never;
 
 function moduleHref(module: unknown): string {
   if (module instanceof URL && module.protocol === 'file:') return module.href;
@@ -80,7 +80,7 @@ export function task<A extends readonly unknown[] = readonly unknown[], R = unkn
   name = 'default',
 ): Task<A, R> {
   if (typeof name !== 'string' || name === '') {
-    throw new TypeError(`Expected \`name\` to be a non-empty string, got \`${String(name)}\` (${typeof name})`);
+    throw new TypeError(`Expected \`name\` to be a non-empty string, got \`${name}\` (${typeof name})`);
   }
   return makeTask<A, R>(moduleHref(module), name, {});
 }

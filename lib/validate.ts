@@ -34,7 +34,8 @@ export function abortSignal(name: string, value: unknown): AbortSignal | undefin
 
 export function plainOptions<T extends object>(name: string, value: T | undefined): Partial<T> {
   if (value === undefined) return {};
-  if (typeof value === 'object' && value !== null) return value;
+  // Callers from plain JavaScript can pass anything.
+  if (typeof value === 'object' && (value as unknown) !== null) return value;
   return fail(name, 'an object', value);
 }
 

@@ -2,7 +2,7 @@
  * The one module piscina runs. A call carries a batch of items of one task; running them in a
  * loop here costs a fraction of a microsecond each, where a pool call costs tens.
  */
-import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
+import { parentPort, workerData, type Transferable } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { findUncloneable, unwrapTransfer } from '../lib/cloneable.js';
 import { NotCloneableError, TaskLoadError } from '../lib/errors.js';
@@ -68,7 +68,7 @@ export default async function runBatch(request: BatchRequest): Promise<BatchResp
   }
 
   const values = new Array<unknown>(count);
-  const transferList: TransferListItem[] = [];
+  const transferList: Transferable[] = [];
   let errors: [number, WireError][] | null = null;
   const started = performance.now();
   for (let i = 0; i < count; i++) {
