@@ -82,7 +82,12 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
         this.#stray(decodeError((message as StrayErrorMessage).error));
       }
     });
-    this.#pool.on('error', (error: unknown) => { this.#stray(error); });
+    this.#pool.on('error', (error: unknown) => {
+      // piscina reports a response that raced with the abort of its own task (the task's promise
+      // already rejected with AbortError): nothing is lost, so it is not news for the user.
+      if (error instanceof Error && error.message.startsWith('Unexpected message from Worker')) return;
+      this.#stray(error);
+    });
   }
 
   /** Threads running now. */
