@@ -14,3 +14,25 @@ test('run() calls a task in a thread and returns its value', async (t) => {
   await t.throwsAsync(queue.run(tasks.square, 1), { instanceOf: QueueClosedError, code: 'ERR_QUEUE_CLOSED' });
   assertNoLeaks(t);
 });
+
+test('Symbol.asyncDispose closes the queue; close() twice is the same promise', async (t) => {
+  t.timeout(15_000);
+  const queue = new TaskQueue({ maxThreads: 1 });
+  t.is(await queue.run(tasks.square, 3), 9);
+  const closing = queue.close();
+  t.is(queue.close(), closing);
+  await queue[Symbol.asyncDispose]();
+  t.true(queue.closed);
+  t.is(queue.threads, 0);
+});
+
+test('a stray error in a worker is an error event, not a failure of an item', async (t) => {
+  t.timeout(15_000);
+  const queue = new TaskQueue({ maxThreads: 1, atomics: 'disabled' });
+  const stray = new Promise<unknown>((resolve) => queue.once('error', resolve));
+  t.is(await queue.run(tasks.strayTimerError, 1), 1);
+  const error = await stray;
+  t.like(error, { message: 'stray timer error' });
+  t.is(await queue.run(tasks.square, 5), 25, 'the thread still works');
+  await queue.close();
+});

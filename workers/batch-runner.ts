@@ -24,6 +24,9 @@ let move: ((value: object) => object) | undefined;
 function reportStray(error: unknown): void {
   const message: StrayErrorMessage = { [STRAY_ERROR]: true, error: encodeError(error) };
   parentPort?.postMessage(message);
+  // piscina throws here when a response fails to clone; its call would then never answer. Ending
+  // the thread turns that into a WorkerExitError for the batch instead of a hang.
+  if (error instanceof Error && error.name === 'DataCloneError') process.exit(1);
 }
 process.on('uncaughtException', reportStray);
 process.on('unhandledRejection', reportStray);
