@@ -46,8 +46,8 @@ test('identical calls in flight share one execution and all get its value', asyn
 
 test('default key is structural: equal objects in any key order are the same call; undefined and null differ', async (t) => {
   t.timeout(2000);
-  let runs = 0;
-  const get = coalesce(async (query: object) => { await Promise.resolve(); return ++runs; }, { ttl: 60_000 });
+  const seen: object[] = [];
+  const get = coalesce(async (query: object) => { await Promise.resolve(); seen.push(query); return seen.length; }, { ttl: 60_000 });
   t.is(await get({ a: 1, b: [1, { c: new Map([[1, 2]]) }] }), 1);
   t.is(await get({ b: [1, { c: new Map([[1, 2]]) }], a: 1 }), 1);
   t.is(await get({ a: 1, b: [1, { c: new Map([[1, 3]]) }] }), 2);
@@ -60,8 +60,8 @@ test('default key is structural: equal objects in any key order are the same cal
 
 test('`key` decides identity', async (t) => {
   t.timeout(2000);
-  let runs = 0;
-  const get = coalesce(async (id: number, _requestId: string) => { await Promise.resolve(); return `${id}:${++runs}`; }, {
+  const requests: string[] = [];
+  const get = coalesce(async (id: number, requestId: string) => { await Promise.resolve(); requests.push(requestId); return `${id}:${requests.length}`; }, {
     ttl: 60_000,
     key: (id) => id,
   });
@@ -70,6 +70,7 @@ test('`key` decides identity', async (t) => {
   t.is(await get(8, 'r3'), '8:2');
   t.true(get.delete(7, 'any'));
   t.is(await get(7, 'r4'), '7:3');
+  t.deepEqual(requests, ['r1', 'r3', 'r4']);
 });
 
 test('a result is kept for ttl: a call inside it resolves without running', async (t) => {
@@ -88,7 +89,7 @@ test('a result is kept for ttl: a call inside it resolves without running', asyn
 test('flaw 1 fixed: every waiter gets the error, whether the function throws synchronously or rejects', async (t) => {
   t.timeout(2000);
   const boom = new RangeError('boom');
-  const syncThrow = coalesce((_x: number): number => { throw boom; }, { ttl: 1000 });
+  const syncThrow = coalesce((x: number): number => { if (x > 0) throw boom; return x; }, { ttl: 1000 });
   const results = await within(Promise.allSettled([syncThrow(1), syncThrow(1), syncThrow(1)]), 1000, 'sync throw');
   t.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
   for (const r of results) t.is((r as PromiseRejectedResult).reason, boom);
