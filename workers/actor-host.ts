@@ -1,0 +1,76 @@
+/**
+ * Worker-thread side of `spawnActor`: builds the actor from its module and serves the main
+ * thread's `sync`/`oneway` calls through comlink, into the actor's own mailbox.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/umd/node-adapter.js';
+import { findUncloneable } from '../lib/cloneable.js';
+import { DeferredCallHandler } from '../lib/deferred-call-handler.js';
+import { NotCloneableError, TimeoutError } from '../lib/errors.js';
+import type { ActorHostApi, ActorHostData, CallOutcome } from '../lib/spawn-actor.js';
+import { encodeError } from '../lib/wire-error.js';
+
+type Calls = Record<string, (...args: unknown[]) => unknown>;
+
+const data = workerData as ActorHostData;
+const report = (error: unknown): void => { data.errorPort.postMessage(encodeError(error)); };
+
+async function build(): Promise<DeferredCallHandler> {
+  const exports = (await import(data.module)) as Record<string, unknown>;
+  const exported = exports[data.name];
+  const actor: unknown = typeof exported === 'function' ? new (exported as new (...args: unknown[]) => unknown)(...data.args) : exported;
+  if (!(actor instanceof DeferredCallHandler)) {
+    throw new TypeError(`Export '${data.name}' of ${data.module} is neither a DeferredCallHandler nor a subclass of it`);
+  }
+  actor.on('error', report);
+  const loop = data.run === undefined
+    ? actor.process({ forever: true })
+    : (actor as unknown as Calls)[data.run]?.call(actor);
+  if (data.run !== undefined && loop === undefined && typeof (actor as unknown as Calls)[data.run] !== 'function') {
+    throw new TypeError(`The actor has no method '${data.run}' to run as its loop`);
+  }
+  Promise.resolve(loop).catch(report);
+  return actor;
+}
+
+const building = build();
+building.catch(() => undefined);
+const cancels = new Map<number, AbortController>();
+
+const api: ActorHostApi = {
+  async ready() {
+    try {
+      await building;
+      return null;
+    } catch (error) {
+      return encodeError(error);
+    }
+  },
+  async call(id, method, args, deadline): Promise<CallOutcome> {
+    const controller = new AbortController();
+    cancels.set(id, controller);
+    try {
+      const actor = await building;
+      const timeout = deadline === undefined ? undefined : deadline - Date.now();
+      // The caller has already given up (its own timer fired on the main thread): do not queue it.
+      if (timeout !== undefined && timeout <= 0) throw new TimeoutError(0, `The call to ${method}()`);
+      const value = await (actor.sync({ timeout, signal: controller.signal }) as unknown as Calls)[method]!(...args);
+      const uncloneable = findUncloneable(value);
+      if (uncloneable !== undefined) throw new NotCloneableError(`${method}() returned ${uncloneable}, which cannot be sent to the main thread`);
+      return { ok: true, value };
+    } catch (error) {
+      return { ok: false, error: encodeError(error) };
+    } finally {
+      cancels.delete(id);
+    }
+  },
+  cancel(id) {
+    cancels.get(id)?.abort();
+  },
+  post(method, args) {
+    building.then((actor) => { (actor.oneway as unknown as Calls)[method]!(...args); }).catch(report);
+  },
+};
+
+Comlink.expose(api, nodeEndpoint(parentPort!));
