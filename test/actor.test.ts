@@ -186,6 +186,24 @@ test('spawned: a call that timed out while the actor was busy never runs', async
   }
 });
 
+test('spawned: a call aborted while the actor was busy never runs; calls keep their order', async (t) => {
+  t.timeout(15_000);
+  const inventory = await within(spawnActor<Inventory>(actorsModule, 'Inventory'), 10_000);
+  try {
+    inventory.oneway.spin(200);
+    const controller = new AbortController();
+    const aborted = inventory.sync({ signal: controller.signal }).record('aborted');
+    inventory.oneway.record('after');
+    const counted = inventory.sync.record('last');
+    controller.abort();
+    await t.throwsAsync(aborted, { instanceOf: AbortError });
+    await within(counted, 5000);
+    t.deepEqual(await within(inventory.sync.history(), 5000), ['spin 200', 'after', 'last']);
+  } finally {
+    await inventory.terminate();
+  }
+});
+
 test("spawned: failures outside calls arrive as 'error' events; a dying thread fails its calls", async (t) => {
   t.timeout(15_000);
   const inventory = await within(spawnActor<Inventory>(actorsModule, 'Inventory'), 10_000);

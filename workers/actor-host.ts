@@ -38,6 +38,17 @@ const building = build();
 building.catch(() => undefined);
 const cancels = new Map<number, AbortController>();
 
+/**
+ * Runs `fn` with the actor once every message already waiting in the port has been read: a
+ * cancel sent while this thread was busy is then seen before the call it cancels is queued.
+ * Calls and posts go through the same FIFO, so they reach the mailbox in the order they were made.
+ */
+function admit<T>(fn: (actor: DeferredCallHandler) => T): Promise<T> {
+  return new Promise((resolve) => {
+    setImmediate(() => { resolve(building.then(fn)); });
+  });
+}
+
 const api: ActorHostApi = {
   async ready() {
     try {
@@ -51,11 +62,12 @@ const api: ActorHostApi = {
     const controller = new AbortController();
     cancels.set(id, controller);
     try {
-      const actor = await building;
-      const timeout = deadline === undefined ? undefined : deadline - Date.now();
-      // The caller has already given up (its own timer fired on the main thread): do not queue it.
-      if (timeout !== undefined && timeout <= 0) throw new TimeoutError(0, `The call to ${method}()`);
-      const value = await (actor.sync({ timeout, signal: controller.signal }) as unknown as Calls)[method]!(...args);
+      const value = await admit((actor) => {
+        const timeout = deadline === undefined ? undefined : deadline - Date.now();
+        // The caller has already given up (its own timer fired on the main thread): do not queue it.
+        if (timeout !== undefined && timeout <= 0) throw new TimeoutError(0, `The call to ${method}()`);
+        return (actor.sync({ timeout, signal: controller.signal }) as unknown as Calls)[method]!(...args);
+      });
       const uncloneable = findUncloneable(value);
       if (uncloneable !== undefined) throw new NotCloneableError(`${method}() returned ${uncloneable}, which cannot be sent to the main thread`);
       return { ok: true, value };
@@ -69,7 +81,7 @@ const api: ActorHostApi = {
     cancels.get(id)?.abort();
   },
   post(method, args) {
-    building.then((actor) => { (actor.oneway as unknown as Calls)[method]!(...args); }).catch(report);
+    admit((actor) => { (actor.oneway as unknown as Calls)[method]!(...args); }).catch(report);
   },
 };
 
