@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { inspect } from 'node:util';
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { onewayProxy, syncProxy, type OnewayCalls, type SyncCallOptions, type SyncProxy } from './call-proxies.js';
 import { armDeadline } from './deadline.js';
@@ -20,6 +21,17 @@ interface Call {
   /** Sync calls only: settles the caller's promise (and disarms its deadline). */
   readonly resolve?: (value: unknown) => void;
   readonly reject?: (error: unknown) => void;
+}
+
+function methodNames(whitelist: unknown): Set<string> {
+  // A lone string is iterable too, and would allow its letters.
+  const names = typeof whitelist === 'string' || typeof whitelist !== 'object' || whitelist === null || !(Symbol.iterator in whitelist)
+    ? undefined
+    : [...(whitelist as Iterable<unknown>)];
+  if (names === undefined || !names.every((name) => typeof name === 'string')) {
+    throw new TypeError(`Expected \`whitelist\` to be an iterable of method names, got \`${inspect(whitelist)}\` (${typeof whitelist})`);
+  }
+  return new Set(names);
 }
 
 /** Names that are the mailbox machinery's, not the actor's: calling them through the mailbox is refused. */
@@ -128,7 +140,7 @@ export class DeferredCallHandler extends EventEmitter {
   async process(options?: ProcessOptions): Promise<number> {
     const o = plainOptions('options', options);
     if (this.#processing) throw new AlreadyProcessingError();
-    const allowed = o.whitelist === undefined ? undefined : new Set(o.whitelist);
+    const allowed = o.whitelist === undefined ? undefined : methodNames(o.whitelist);
     this.#processing = true;
     this.#stopRequested = false;
     let ran = 0;

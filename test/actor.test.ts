@@ -148,6 +148,8 @@ test('only the actor’s own methods can be called through the mailbox', async (
   t.is(inventory.pending, 0);
   t.is((inventory.sync as unknown as { then?: unknown }).then, undefined, 'the proxy is not a thenable');
   t.throws(() => inventory.sync({ timeout: -1 }), { instanceOf: TypeError, message: /`timeout`/ });
+  await t.throwsAsync(inventory.process({ whitelist: 'count' as unknown as string[] }), { instanceOf: TypeError, message: /`whitelist`/ });
+  t.false(inventory.processing);
   // @ts-expect-error -- not a method of Inventory
   t.truthy(inventory.sync.missing);
 });
