@@ -71,7 +71,7 @@ const INSPECT_OPTIONS = {
 /**
  * Default call identity: equal for structurally equal arguments (objects with the same own keys
  * in any order, Maps, Sets, Dates, typed arrays, `undefined` vs `null` told apart). Functions and
- * symbols render by name only; pass `key` when arguments hold those.
+ * symbols render by name only, and private (`#`) fields not at all; pass `key` when arguments hold those.
  */
 export function structuralKey(args: readonly unknown[]): string {
   return inspect(args, INSPECT_OPTIONS);

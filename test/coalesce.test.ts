@@ -211,6 +211,17 @@ test('over a pool task: identical calls share one run in a worker thread; errors
   assertNoLeaks(t);
 });
 
+test('a ttl beyond what a timer can hold is honoured without timer warnings', async (t) => {
+  t.timeout(2000);
+  let runs = 0;
+  const get = coalesce(async () => { await Promise.resolve(); return ++runs; }, { ttl: 2 ** 32 });
+  t.is(await get(), 1);
+  await new Promise((resolve) => setTimeout(resolve, 20)); // an overflowing timer would have fired after 1 ms
+  t.is(await get(), 1);
+  t.is(get.stats.size, 1);
+  assertNoLeaks(t);
+});
+
 test('expiry timers never keep the process alive', async (t) => {
   t.timeout(10_000);
   const lib = new URL('../lib/coalesce.js', import.meta.url).href;
