@@ -1,6 +1,9 @@
 import { AbortError, TimeoutError } from './errors.js';
 import { abortSignal, optional, plainOptions, positiveNumber } from './validate.js';
 
+/** Longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days); past it Node fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** How long one caller is prepared to wait. */
 export interface WaitOptions {
   /** Ms this caller waits before rejecting with `TimeoutError`. @default no limit */
@@ -36,7 +39,8 @@ export function armDeadline(options: WaitOptions, what: string, fail: (error: un
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   };
-  if (timeout !== undefined && timeout !== Infinity) {
+  // A longer timeout cannot pass within a process's life worth planning for: no timer at all.
+  if (timeout !== undefined && timeout <= MAX_TIMER_MS) {
     // Not unref'd: someone is waiting on this answer, so the process should live to give it.
     timer = setTimeout(() => {
       dispose();

@@ -1,7 +1,5 @@
 import { LRUCache } from 'lru-cache';
-
-/** Longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 2;
+import { MAX_TIMER_MS } from './deadline.js';
 
 /** Anything but null and undefined, which the LRU cannot hold. */
 export type StoreKey = string | number | bigint | boolean | symbol | object;
@@ -43,9 +41,9 @@ export class KeyedResults<K extends StoreKey, V> {
     if (ttl === 0) return;
     this.#settled = new LRUCache<K, SettledEntry<V>>({
       max: maxEntries,
-      // Past MAX_TIMER_MS Node fires a timer after 1 ms (with a warning), and lru-cache would re-arm
-      // it forever; such entries are freed when read or evicted instead.
-      ...(ttl === Infinity ? {} : { ttl: Math.ceil(ttl), ttlAutopurge: ttl <= MAX_TIMER_MS }),
+      // lru-cache arms ttl + 1 ms. Past MAX_TIMER_MS Node fires a timer after 1 ms (with a warning)
+      // and lru-cache would re-arm it forever; such entries are freed when read or evicted instead.
+      ...(ttl === Infinity ? {} : { ttl: Math.ceil(ttl), ttlAutopurge: ttl + 1 <= MAX_TIMER_MS }),
       updateAgeOnGet: false,
       dispose: (_value, _key, reason) => {
         if (reason === 'evict') this.evictions++;

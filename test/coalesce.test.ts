@@ -219,6 +219,12 @@ test('a ttl beyond what a timer can hold is honoured without timer warnings', as
   await new Promise((resolve) => setTimeout(resolve, 20)); // an overflowing timer would have fired after 1 ms
   t.is(await get(), 1);
   t.is(get.stats.size, 1);
+
+  const g = gated<string>();
+  const waiting = coalesce(g.fn, { ttl: 0 }).with({ timeout: 2 ** 32 })('k');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  g.release('v');
+  t.is(await within(waiting, 1000), 'v', 'a caller timeout that large is no timeout either');
   assertNoLeaks(t);
 });
 
