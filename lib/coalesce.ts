@@ -86,6 +86,7 @@ export function structuralKey(args: readonly unknown[]): string {
  * await getPrice.with({ timeout: 500 })('x2'); // this caller waits at most 500 ms
  * @example
  * const cachedSquare = coalesce(queue, square, { ttl: 1000 }); // runs in the queue's threads
+ * const onDefaultQueue = coalesce(square, { ttl: 1000 }); // a task alone runs on defaultQueue()
  */
 export function coalesce<A extends readonly unknown[], R>(
   work: Work<A, R>,

@@ -103,7 +103,7 @@ export class SpawnedActor<T> extends EventEmitter implements AsyncDisposable {
   /** Resolves once the actor is built; rejects (and ends the thread) if it could not be. */
   async ready(): Promise<void> {
     if (this.#ended !== undefined) throw this.#ended;
-    const failure = await this.#track(this.#remote.ready());
+    const failure = await this.#track(this.#nextId++, this.#remote.ready());
     if (failure !== null) {
       const error = decodeError(failure);
       await this.terminate();
@@ -112,9 +112,8 @@ export class SpawnedActor<T> extends EventEmitter implements AsyncDisposable {
   }
 
   /** Runs `promise` as an outstanding call: the thread is kept alive meanwhile, and its exit fails it. */
-  #track<R>(promise: Promise<R>, onFail?: (fail: (error: unknown) => void) => void): Promise<R> {
+  #track<R>(id: number, promise: Promise<R>, onFail?: (fail: (error: unknown) => void) => void): Promise<R> {
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
-    const id = this.#nextId++;
     return new Promise<R>((resolve, reject) => {
       if (this.#waiting.size === 0) this.#worker.ref();
       const done = (): void => {
@@ -130,10 +129,10 @@ export class SpawnedActor<T> extends EventEmitter implements AsyncDisposable {
 
   #call(method: string, args: unknown[], options: SyncCallOptions): Promise<unknown> {
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
-    const id = this.#nextId;
+    const id = this.#nextId++;
     const deadline = options.timeout === undefined ? undefined : Date.now() + options.timeout;
     let dispose = (): void => undefined;
-    const outcome = this.#track<CallOutcome>(this.#remote.call(id, method, args, deadline), (fail) => {
+    const outcome = this.#track<CallOutcome>(id, this.#remote.call(id, method, args, deadline), (fail) => {
       // Here too, not only in the worker: a thread busy in a long call cannot fire its own timer.
       dispose = armDeadline(options, `The call to ${method}()`, (error) => {
         this.#remote.cancel(id).catch(() => undefined);
