@@ -33,7 +33,10 @@ export interface ActorHostData {
   readonly errorPort: MessagePort;
 }
 
-export type CallOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: WireError };
+export type CallOutcome =
+  | { readonly ok: true; readonly value: unknown }
+  /** `expired`: the host's copy of the caller's deadline passed (not an error of the method's own). */
+  | { readonly ok: false; readonly error: WireError; readonly expired: boolean };
 
 /** What workers/actor-host exposes through comlink. */
 export interface ActorHostApi {
@@ -143,9 +146,9 @@ export class SpawnedActor<T> extends EventEmitter implements AsyncDisposable {
       (result) => {
         dispose();
         if (result.ok) return result.value;
-        const error = decodeError(result.error);
-        // The worker's own deadline fired first: same meaning, so the same class.
-        throw options.timeout !== undefined && (error as { code?: unknown }).code === 'ERR_TIMEOUT' ? new TimeoutError(options.timeout, `The call to ${method}()`) : error;
+        // The worker's copy of the deadline fired first: same meaning, so the same class.
+        if (result.expired && options.timeout !== undefined) throw new TimeoutError(options.timeout, `The call to ${method}()`);
+        throw decodeError(result.error);
       },
       (error: unknown) => { dispose(); throw error; },
     );
@@ -154,7 +157,7 @@ export class SpawnedActor<T> extends EventEmitter implements AsyncDisposable {
   /** Ends the thread at once; waiting calls reject with `StoppedError`. */
   async terminate(): Promise<void> {
     this.#ended ??= new StoppedError('The actor was terminated');
-    this.#remote[Comlink.releaseProxy]();
+    // No comlink releaseProxy(): the thread is going, and a second terminate() would throw on it.
     await this.#worker.terminate();
     await this.#exited;
   }

@@ -220,6 +220,7 @@ test("spawned: failures outside calls arrive as 'error' events; a dying thread f
   t.is(exitError.exitCode, 3);
   t.deepEqual(await exited, [3]);
   await inventory.terminate();
+  await inventory[Symbol.asyncDispose](); // again: harmless
 });
 
 test('spawned: an exported instance, and an actor that drives its own loop', async (t) => {

@@ -7,7 +7,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter.js';
 import { findUncloneable } from '../lib/cloneable.js';
 import { DeferredCallHandler } from '../lib/deferred-call-handler.js';
-import { NotCloneableError, TimeoutError } from '../lib/errors.js';
+import { NotCloneableError } from '../lib/errors.js';
 import type { ActorHostApi, ActorHostData, CallOutcome } from '../lib/spawn-actor.js';
 import { encodeError } from '../lib/wire-error.js';
 
@@ -37,6 +37,7 @@ async function build(): Promise<DeferredCallHandler> {
 const building = build();
 building.catch(() => undefined);
 const cancels = new Map<number, AbortController>();
+const EXPIRED = Symbol('the caller\'s deadline passed');
 
 /**
  * Runs `fn` with the actor once every message already waiting in the port has been read: a
@@ -61,19 +62,24 @@ const api: ActorHostApi = {
   async call(id, method, args, deadline): Promise<CallOutcome> {
     const controller = new AbortController();
     cancels.set(id, controller);
+    let timer: NodeJS.Timeout | undefined;
     try {
       const value = await admit((actor) => {
-        const timeout = deadline === undefined ? undefined : deadline - Date.now();
-        // The caller has already given up (its own timer fired on the main thread): do not queue it.
-        if (timeout !== undefined && timeout <= 0) throw new TimeoutError(0, `The call to ${method}()`);
-        return (actor.sync({ timeout, signal: controller.signal }) as unknown as Calls)[method]!(...args);
+        if (deadline !== undefined) {
+          // The caller's deadline as a Date.now() time: one that passed while this thread was busy
+          // aborts the call before it is queued, so it never runs.
+          timer = setTimeout(() => { controller.abort(EXPIRED); }, Math.max(0, deadline - Date.now()));
+          if (deadline <= Date.now()) controller.abort(EXPIRED);
+        }
+        return (actor.sync({ signal: controller.signal }) as unknown as Calls)[method]!(...args);
       });
       const uncloneable = findUncloneable(value);
       if (uncloneable !== undefined) throw new NotCloneableError(`${method}() returned ${uncloneable}, which cannot be sent to the main thread`);
       return { ok: true, value };
     } catch (error) {
-      return { ok: false, error: encodeError(error) };
+      return { ok: false, error: encodeError(error), expired: controller.signal.reason === EXPIRED };
     } finally {
+      clearTimeout(timer);
       cancels.delete(id);
     }
   },
