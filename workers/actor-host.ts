@@ -40,13 +40,17 @@ const cancels = new Map<number, AbortController>();
 const EXPIRED = Symbol('the caller\'s deadline passed');
 
 /**
- * Runs `fn` with the actor once every message already waiting in the port has been read: a
- * cancel sent while this thread was busy is then seen before the call it cancels is queued.
+ * Runs `fn` with the actor only after one more poll phase of the event loop, i.e. after every
+ * message that had reached the port by then was read: a cancel sent while this thread was busy
+ * (say, in the call before) is seen before the call it cancels is queued. One immediate is not
+ * enough: a call read just before a long call ran would get its turn in the same check phase.
  * Calls and posts go through the same FIFO, so they reach the mailbox in the order they were made.
  */
 function admit<T>(fn: (actor: DeferredCallHandler) => T): Promise<T> {
   return new Promise((resolve) => {
-    setImmediate(() => { resolve(building.then(fn)); });
+    setImmediate(() => {
+      setImmediate(() => { resolve(building.then(fn)); });
+    });
   });
 }
 
