@@ -1,14 +1,10 @@
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { threadId } from 'node:worker_threads';
 import test from 'ava';
 import { AbortError, AlreadyProcessingError, StoppedError, TimeoutError, WorkerExitError } from '../lib/errors.js';
 import { spawnActor } from '../lib/spawn-actor.js';
 import { Inventory, InventoryError, type SelfDriven } from './fixtures/actors.js';
+import { runModule } from './helpers/child.js';
 import { assertNoLeaks, threadCount, threadsBackTo, within } from './helpers/index.js';
 
 const actorsModule = new URL('fixtures/actors.js', import.meta.url);
@@ -116,7 +112,7 @@ test("a failing oneway call with no 'error' listener is a process warning, not a
     await a.process();
     console.log(await ok);
     await new Promise((r) => setImmediate(r));`;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 8000 });
+  const stdout = await runModule(script);
   t.deepEqual(stdout.trim().split('\n').sort(), ['still fine', 'warning ORDERED_POOL_ONEWAY_ERROR oneway failed']);
 });
 
@@ -252,13 +248,5 @@ test('an idle spawned actor does not keep the process alive', async (t) => {
   const script = `import { spawnActor } from ${JSON.stringify(lib)};
     const a = await spawnActor(${JSON.stringify(actorsModule.href)}, 'Inventory');
     console.log(await a.sync.add('x', 1));`;
-  // A file, not --eval: worker threads inherit execArgv, and refuse --input-type.
-  const dir = await mkdtemp(join(tmpdir(), 'actor-'));
-  try {
-    await writeFile(join(dir, 'idle.mjs'), script);
-    const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'idle.mjs')], { timeout: 8000 });
-    t.is(stdout.trim(), '1');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  t.is((await runModule(script)).trim(), '1');
 });
