@@ -10,4 +10,16 @@ export { BatchFailure, type Dispatcher, type BatchCall, type BatchOutcome } from
 export {
   OrderedPoolError, StoppedError, AbortError, TimeoutError, WorkerExitError, QueueClosedError,
   NotCloneableError, TaskLoadError, ThrownValueError,
+  FutureNotSubmittedError, FutureNotResolvedError, TransitionError, AlreadyProcessingError,
 } from './errors.js';
+export { coalesce, structuralKey, type Coalesced, type CoalesceOptions, type CoalesceStats } from './coalesce.js';
+export { NamedFutures, type NamedFuturesOptions, type FutureStatus } from './named-futures.js';
+export { DeferredCallHandler, type ProcessOptions } from './deferred-call-handler.js';
+export type { SyncCalls, SyncProxy, OnewayCalls, SyncCallOptions, ActorMethodName } from './call-proxies.js';
+export { spawnActor, SpawnedActor, type SpawnActorOptions } from './spawn-actor.js';
+export {
+  defineStates, StateMachine, type StateContext, type StateSpec, type StateSpecs, type StateMachineOptions,
+  type Transition, type MachineEnd,
+} from './state-machine.js';
+export type { WaitOptions } from './deadline.js';
+export type { Work } from './work.js';
