@@ -7,6 +7,8 @@ import { AbortError, QueueClosedError, TimeoutError, WorkerExitError } from './e
 import { assertTask, type Task } from './task.js';
 import { PROGRESS_STRIDE, STRAY_ERROR, type BatchRequest, type BatchResponse, type RunnerData, type StrayErrorMessage } from './types.js';
 import { decodeError } from './wire-error.js';
+import { reportError } from './report-error.js';
+import { MAX_TIMER_MS } from './deadline.js';
 import { nonNegativeInteger, oneOf, optional, plainOptions, positiveInteger } from './validate.js';
 
 /** Options of a {@link TaskQueue}; the thread options are piscina's. */
@@ -101,9 +103,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   }
 
   #stray(error: unknown): void {
-    // An 'error' event nobody listens to would throw and take the process down: warn instead.
-    if (this.listenerCount('error') > 0) this.emit('error', error);
-    else process.emitWarning(error instanceof Error ? error : String(error), { code: 'ORDERED_POOL_STRAY_ERROR' });
+    reportError(this, error, 'ORDERED_POOL_STRAY_ERROR');
   }
 
   /**
@@ -197,7 +197,8 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
           reject(new BatchFailure(new TimeoutError(limit), item, true));
         };
         const arm = (ms: number): void => {
-          timer = setTimeout(check, ms);
+          // Past MAX_TIMER_MS Node fires after 1 ms instead; `check` re-arms for what is left.
+          timer = setTimeout(check, Math.min(ms, MAX_TIMER_MS));
           timer.unref();
         };
         arm(shortest);

@@ -36,3 +36,11 @@ test('a stray error in a worker is an error event, not a failure of an item', as
   t.is(await queue.run(tasks.square, 5), 25, 'the thread still works');
   await queue.close();
 });
+
+test('a timeout longer than a timer can hold does not fire early', async (t) => {
+  t.timeout(15_000);
+  const queue = new TaskQueue({ maxThreads: 1 });
+  t.is(await queue.run(tasks.delayed.with({ timeout: 2 ** 40 }), [3, 50]), 3);
+  await queue.close();
+  assertNoLeaks(t);
+});
