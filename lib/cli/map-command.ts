@@ -52,27 +52,21 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
 
   const queue = new TaskQueue(args.threads === undefined ? {} : { maxThreads: args.threads });
   queue.on('error', (error: unknown) => { process.stderr.write(`ordered-pool: warning: a worker reported ${oneLine(error)}\n`); });
-  const input = openInputs(args.inputs, args.format, totalBytes);
-  const progress = new Progress(process.stderr, input, args.progress ?? process.stderr.isTTY);
-  const { counts } = progress;
-
   const locations = new Denque<Location>();
   const badInputs = new Denque<BadInput>();
   let pushed = 0;
-  async function* records(): AsyncGenerator<unknown, undefined, undefined> {
-    for await (const item of input.items) {
-      if (item.ok) {
-        locations.push(item.at);
-        pushed++;
-        yield item.value;
-      } else if (args.errors === 'fail') {
-        throw new CliError(`input at ${formatLocation(item.at)} is not a record: ${item.error.message}`, { cause: item.error });
-      } else {
-        badInputs.push({ before: pushed, at: item.at, error: item.error });
-      }
-    }
-    return undefined;
-  }
+  const input = openInputs(args.inputs, args.format, totalBytes, {
+    record: (at) => {
+      locations.push(at);
+      pushed++;
+    },
+    bad: (at, error) => {
+      if (args.errors === 'fail') throw new CliError(`input at ${formatLocation(at)} is not a record: ${error.message}`, { cause: error });
+      badInputs.push({ before: pushed, at, error });
+    },
+  });
+  const progress = new Progress(process.stderr, input, args.progress ?? process.stderr.isTTY);
+  const { counts } = progress;
 
   const recordError = (at: Location | undefined, error: unknown): void => {
     counts.errors++;
@@ -97,8 +91,8 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
   const options = { queue, highWaterMark: args.window, batchSize: args.batch, timeout: args.timeout };
   const settled = args.errors !== 'fail';
   const results: AsyncIterator<unknown> = settled
-    ? orderedMap(records(), fn, { ...options, errors: 'settle' })
-    : orderedMap(records(), fn, { ...options, errors: 'fail' });
+    ? orderedMap(input.values, fn, { ...options, errors: 'settle' })
+    : orderedMap(input.values, fn, { ...options, errors: 'fail' });
 
   // Changed by the signal handler between awaits, hence an object rather than narrowable locals.
   const state = { interrupted: false, waiting: false };

@@ -1,8 +1,8 @@
 /**
  * Writes result lines to stdout or a file. Lines are gathered into chunks (one `write` per line
- * would cost more than the records' own work) and flushed when a chunk is full or when the loop
- * has nothing more ready (a `setImmediate` runs only once pending promise jobs are done), so the
- * output grows as the ordered prefix does. `blocked` is set while the stream wants no more.
+ * would cost more than the records' own work) and flushed when a chunk is full, or at the latest
+ * FLUSH_MS after its first line, so output that trickles in still shows up as the ordered prefix
+ * grows. `blocked` is set while the stream wants no more.
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -10,11 +10,13 @@ import type { Writable } from 'node:stream';
 import { CliError } from './cli-error.js';
 
 const CHUNK = 64 * 1024;
+/** Short enough to look immediate; long enough that a fast stream fills whole chunks. */
+const FLUSH_MS = 25;
 
 export class LineWriter {
   readonly #stream: Writable;
   #chunk = '';
-  #scheduled: NodeJS.Immediate | undefined;
+  #scheduled: NodeJS.Timeout | undefined;
   #failure: CliError | undefined;
   /** Settles when the stream has room again; undefined when it has room now. */
   blocked: Promise<void> | undefined;
@@ -50,11 +52,11 @@ export class LineWriter {
   line(text: string): void {
     this.#chunk += text + '\n';
     if (this.#chunk.length >= CHUNK) this.flush();
-    else this.#scheduled ??= setImmediate(() => { this.flush(); });
+    else this.#scheduled ??= setTimeout(() => { this.flush(); }, FLUSH_MS);
   }
 
   flush(): void {
-    if (this.#scheduled !== undefined) clearImmediate(this.#scheduled);
+    clearTimeout(this.#scheduled);
     this.#scheduled = undefined;
     if (this.#chunk === '' || this.closed) return;
     const chunk = this.#chunk;
