@@ -1,10 +1,10 @@
 /**
  * The example's per-record work, the kind an ETL job does: parse one NDJSON line, validate it,
  * enrich it (totals in EUR, country names, weekday, email domain), pseudonymise personal data
- * with a keyed hash, and serialise the result. `ordered-pool map` runs it on worker threads; the
+ * with keyed hashes, fingerprint the content to spot duplicates, and serialise the result. `ordered-pool map` runs it on worker threads; the
  * example also runs it on the main thread to compare.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 
 export class InvalidOrderError extends Error {
   override readonly name = 'InvalidOrderError';
@@ -32,9 +32,35 @@ const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Frida
 const EMAIL = /^[^\s@]+@[^\s@]+\.[a-z]{2,}$/i;
 /** A real job would read this from a secret store; a fixed key keeps the example's output stable. */
 const PSEUDONYM_KEY = 'example-key-do-not-use-in-production';
+const CUSTOMER_KEY_ROUNDS = 16;
 
+/** Keyed, so a pseudonym cannot be reversed by hashing a list of known addresses. */
 function pseudonym(value: string): string {
   return createHmac('sha256', PSEUDONYM_KEY).update(value).digest('base64url').slice(0, 22);
+}
+
+/**
+ * The customer key joins orders across exports; it is stretched (PBKDF2) as well as keyed, so a
+ * leaked key still makes guessing e-mail addresses slow.
+ */
+function customerKey(email: string): string {
+  return pbkdf2Sync(email.trim().toLowerCase(), PSEUDONYM_KEY, CUSTOMER_KEY_ROUNDS, 16, 'sha256').toString('base64url');
+}
+
+/** JSON with keys sorted at every level: the same order always serialises to the same bytes. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const object = value as Record<string, unknown>;
+    const keys = Object.keys(object).filter((key) => object[key] !== undefined).sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(object[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Fingerprint of the order's content, to find the same order exported twice under two ids. */
+function fingerprint(order: Order): string {
+  return createHash('sha256').update(canonical({ ...order, orderId: undefined })).digest('hex').slice(0, 32);
 }
 
 function countryName(code: string): string {
@@ -67,7 +93,7 @@ export function enrichOrder(line: string): string {
     orderId: order.orderId,
     day: order.createdAt.slice(0, 10),
     weekday: WEEKDAYS[created.getUTCDay()],
-    customerId: pseudonym(order.customer.email),
+    customerKey: customerKey(order.customer.email),
     emailDomain: domain,
     country: order.customer.country,
     countryName: countryName(order.customer.country),
@@ -77,5 +103,6 @@ export function enrichOrder(line: string): string {
     total: Math.round(subtotal * 100) / 100,
     currency: order.currency,
     totalEur: Math.round(subtotal * rate * 100) / 100,
+    fingerprint: fingerprint(order),
   });
 }
