@@ -110,6 +110,23 @@ test('--errors fail (default): stops at the first failure, keeps what came befor
   t.true(verbose.stderr.includes('    at '), 'a stack trace with --verbose');
 });
 
+test('--errors fail: a line of NDJSON that is not JSON stops the run after the records before it', async (t) => {
+  t.timeout(20_000);
+  const result = await run(['map', FIXTURES, '-e', 'total', '-f', 'ndjson'], '{"id":1,"price":1,"qty":1}\n{"id":2,"price":\n{"id":3,"price":1,"qty":1}\n');
+  t.is(result.code, 1);
+  t.is(result.stdout, '{"id":1,"total":1}\n');
+  t.regex(result.stderr, /input at line 2 is not a record: invalid JSON/);
+});
+
+test('--timeout fails the records that run too long', async (t) => {
+  t.timeout(20_000);
+  const result = await run(['map', FIXTURES, '-e', 'slow', '--timeout', '1', '--errors', 'record'], 'a\nb\n');
+  t.is(result.code, 0, result.stderr);
+  t.is(result.stdout, '');
+  const reported = lines(result.stderr).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { line: number; error: { name: string; code: string } });
+  t.deepEqual(reported.map((r) => [r.line, r.error.name, r.error.code]), [[1, 'TimeoutError', 'ERR_TIMEOUT'], [2, 'TimeoutError', 'ERR_TIMEOUT']]);
+});
+
 test('--errors skip: goes on, counts failures, and undefined results write nothing', async (t) => {
   t.timeout(20_000);
   const result = await run(['map', FIXTURES, '-e', 'picky', '--errors', 'skip'], PICKY);

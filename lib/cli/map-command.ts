@@ -157,7 +157,12 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
 
   const extra = args.verbose ? [`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`] : [];
   if (state.interrupted) extra.push('interrupted');
+  // The failure first, then the summary: the last line says what was done.
+  if (failure !== undefined) {
+    process.stderr.write(`ordered-pool: ${failure.message}\n`);
+    if (args.verbose && failure.cause !== undefined) verbose(failure.cause);
+  }
   process.stderr.write(`${progress.summary(queue.maxThreads, extra)}\n`);
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) return failure.exitCode;
   return state.interrupted ? EXIT_INTERRUPTED : 0;
 }

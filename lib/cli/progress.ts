@@ -80,7 +80,7 @@ export class Progress {
     const { records, written, errors } = this.counts;
     const rate = seconds > 0 ? Math.round(records / seconds) : 0;
     const parts = [
-      `${number.format(records)} records in ${seconds.toFixed(2)} s (${number.format(rate)} records/s) on ${threads} thread${threads === 1 ? '' : 's'}`,
+      `${number.format(records)} record${records === 1 ? '' : 's'} in ${seconds.toFixed(2)} s (${number.format(rate)} records/s) on ${threads} thread${threads === 1 ? '' : 's'}`,
       `${number.format(written)} written`,
       `${number.format(errors)} error${errors === 1 ? '' : 's'}`,
       ...extra,
