@@ -21,7 +21,7 @@ interface BadInput {
   /** Index of the record it comes before. */
   readonly before: number;
   readonly at: Location;
-  readonly error: Error;
+  readonly message: string;
 }
 
 export interface Interrupt {
@@ -60,9 +60,14 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
       locations.push(at);
       pushed++;
     },
-    bad: (at, error) => {
-      if (args.errors === 'fail') throw new CliError(`input at ${formatLocation(at)} is not a record: ${error.message}`, { cause: error });
-      badInputs.push({ before: pushed, at, error });
+    bad: (at, message) => {
+      if (args.errors === 'fail') throw new CliError(`input at ${formatLocation(at)} is not a record: ${message}`);
+      if (args.errors === 'skip') {
+        counts.records++;
+        counts.errors++;
+      } else {
+        badInputs.push({ before: pushed, at, message });
+      }
     },
   });
   const progress = new Progress(process.stderr, input, args.progress ?? process.stderr.isTTY);
@@ -78,7 +83,7 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
     for (let bad = badInputs.peekFront(); bad !== undefined && bad.before <= upTo; bad = badInputs.peekFront()) {
       badInputs.shift();
       counts.records++;
-      recordError(bad.at, bad.error);
+      recordError(bad.at, new SyntaxError(bad.message));
     }
   };
   const write = (value: unknown): void => {

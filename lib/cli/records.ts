@@ -21,8 +21,11 @@ export interface Location {
 export interface RecordHooks {
   /** A record is about to be yielded. */
   record(at: Location): void;
-  /** A line that is not a record of the format (bad JSON): a record error, not a fatal one. */
-  bad(at: Location, error: Error): void;
+  /**
+   * A line that is not a record of the format (bad JSON): a record error, not a fatal one. A
+   * message rather than an Error: a long run of bad lines may wait in memory for its turn.
+   */
+  bad(at: Location, message: string): void;
 }
 
 export interface Input {
@@ -90,7 +93,7 @@ async function* lines(stream: Readable, source: string, json: boolean, hooks: Re
         try {
           record = JSON.parse(record) as string;
         } catch (error) {
-          hooks.bad({ source, line }, new SyntaxError(`invalid JSON: ${(error as Error).message}`));
+          hooks.bad({ source, line }, `invalid JSON: ${(error as Error).message}`);
           continue;
         }
       }
