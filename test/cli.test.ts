@@ -120,7 +120,7 @@ test('--errors fail: a line of NDJSON that is not JSON stops the run after the r
 
 test('--timeout fails the records that run too long', async (t) => {
   t.timeout(20_000);
-  const result = await run(['map', FIXTURES, '-e', 'slow', '--timeout', '1', '--errors', 'record'], 'a\nb\n');
+  const result = await run(['map', FIXTURES, '-e', 'sleepy', '--timeout', '100', '--errors', 'record'], 'a\nb\n');
   t.is(result.code, 0, result.stderr);
   t.is(result.stdout, '');
   const reported = lines(result.stderr).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { line: number; error: { name: string; code: string } });
