@@ -20,7 +20,7 @@ export interface MapArgs {
   readonly errors: ErrorsMode;
   readonly errorsFile: string | undefined;
   readonly timeout: number | undefined;
-  /** undefined: show it when stderr is a TTY. */
+  /** undefined: show it when stderr is a terminal that the results do not go to. */
   readonly progress: boolean | undefined;
   readonly verbose: boolean;
 }
@@ -50,7 +50,8 @@ Options:
       --errors MODE         fail | skip | record (default: fail)
       --errors-file FILE    with --errors record: write failures there instead of stderr
       --timeout MS          longest run time per record
-      --progress            show a progress bar on stderr (default: when stderr is a TTY)
+      --progress            show progress on stderr (default: when stderr is a terminal
+                            and the results do not go to that terminal)
       --no-progress         never show the progress bar
   -v, --verbose             stack traces, and peak memory in the summary
   -h, --help                show this help

@@ -70,7 +70,9 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
       }
     },
   });
-  const progress = new Progress(process.stderr, input, args.progress ?? process.stderr.isTTY);
+  // A progress line redrawn among result lines on the same terminal would garble both.
+  const showProgress = args.progress ?? (process.stderr.isTTY && (args.output !== undefined || !process.stdout.isTTY));
+  const progress = new Progress(process.stderr, input, showProgress);
   const { counts } = progress;
 
   const recordError = (at: Location | undefined, error: unknown): void => {
