@@ -79,6 +79,13 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
       ...(o.resourceLimits === undefined ? {} : { resourceLimits: o.resourceLimits }),
       ...(o.execArgv === undefined ? {} : { execArgv: o.execArgv }),
     });
+    this.#pool.on('workerCreate', () => {
+      // piscina replaces a thread it terminated (an aborted call) when that thread's exit event
+      // arrives, even if the pool has closed meanwhile; nobody would ever end the new one.
+      if (this.#closing === undefined) return;
+      const destroy = (): Promise<void> => this.#pool.destroy();
+      void this.#closing.then(destroy, destroy);
+    });
     this.#pool.on('message', (message: unknown) => {
       if (typeof message === 'object' && message !== null && STRAY_ERROR in message) {
         this.#stray(decodeError((message as StrayErrorMessage).error));
