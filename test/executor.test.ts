@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Executor } from '../lib/executor.js';
+import { Executor, type Future } from '../lib/executor.js';
 import { AbortError, CancelledError, ExecutorShutdownError, TimeoutError } from '../lib/errors.js';
 import { task } from '../lib/task.js';
 import { TaskQueue } from '../lib/task-queue.js';
@@ -11,6 +11,13 @@ const gates = new URL('fixtures/gates.js', import.meta.url);
 const blockUntilOpen = task<[Int32Array, number], number>(gates, 'blockUntilOpen');
 const countCall = task<[Int32Array, number], number>(gates, 'countCall');
 const shared = (): Int32Array => new Int32Array(new SharedArrayBuffer(4));
+
+/** An executor with one call slot, held by a call that runs until `open()`. */
+function blockedExecutor(): { executor: Executor; blocker: Future<number>; open: () => void } {
+  const executor = Executor.create({ maxThreads: 1, concurrentTasksPerWorker: 1 });
+  const gate = shared();
+  return { executor, blocker: executor.submit(blockUntilOpen, gate, 1), open: () => { openGate(gate); } };
+}
 
 test.serial('submit() runs calls and its futures resolve with their values', async (t) => {
   t.timeout(15_000);
@@ -37,10 +44,8 @@ test.serial('a future rejects with the task error; an ignored failed future is n
 
 test.serial('cancel() works while a call waits: it never runs; a running call cannot be cancelled', async (t) => {
   t.timeout(15_000);
-  const executor = Executor.create({ maxThreads: 1, concurrentTasksPerWorker: 1 });
-  const gate = shared();
+  const { executor, blocker, open } = blockedExecutor();
   const counter = shared();
-  const blocker = executor.submit(blockUntilOpen, gate, 1);
   const waiting = executor.submit(countCall, counter, 2);
   const after = executor.submit(countCall, counter, 3);
   t.is(blocker.state, 'running');
@@ -50,7 +55,7 @@ test.serial('cancel() works while a call waits: it never runs; a running call ca
   t.is(waiting.state, 'cancelled');
   t.false(blocker.cancel(), 'a running call is not cancelled');
   await t.throwsAsync(waiting, { instanceOf: CancelledError, code: 'ERR_CANCELLED' });
-  openGate(gate);
+  open();
   t.is(await within(blocker, 10_000), 1);
   t.is(await within(after, 10_000), 3);
   t.false(after.cancel(), 'a settled future is not cancelled');
@@ -61,14 +66,12 @@ test.serial('cancel() works while a call waits: it never runs; a running call ca
 
 test.serial('a waiting call whose own signal aborts leaves the line with AbortError', async (t) => {
   t.timeout(15_000);
-  const executor = Executor.create({ maxThreads: 1, concurrentTasksPerWorker: 1 });
-  const gate = shared();
-  const blocker = executor.submit(blockUntilOpen, gate, 1);
+  const { executor, blocker, open } = blockedExecutor();
   const controller = new AbortController();
   const waiting = executor.submit(tasks.square.with({ signal: controller.signal }), 3);
   controller.abort('no longer needed');
   await t.throwsAsync(waiting, { instanceOf: AbortError, code: 'ABORT_ERR' });
-  openGate(gate);
+  open();
   await within(blocker, 10_000);
   await executor.shutdown();
 });
@@ -182,9 +185,7 @@ test.serial('map() chunkSize sets the calls per pool call', async (t) => {
 test.serial('shutdown() refuses new work, waits for submitted calls and maps, and closes only an owned queue', async (t) => {
   t.timeout(15_000);
   const baseline = threadCount();
-  const executor = Executor.create({ maxThreads: 1, concurrentTasksPerWorker: 1 });
-  const gate = shared();
-  const blocker = executor.submit(blockUntilOpen, gate, 1);
+  const { executor, blocker, open } = blockedExecutor();
   const queued = executor.submit(tasks.square, 4);
   const results = executor.map(tasks.square, [5, 6]);
   let shutDown = false;
@@ -196,7 +197,7 @@ test.serial('shutdown() refuses new work, waits for submitted calls and maps, an
   const mapped = collect(results);
   await Promise.resolve();
   t.false(shutDown, 'shutdown waits for the running call');
-  openGate(gate);
+  open();
   t.deepEqual(await within(mapped, 10_000), [25, 36]);
   t.is(await within(queued, 10_000), 16);
   await within(shutdown, 10_000);
@@ -215,16 +216,14 @@ test.serial('shutdown() refuses new work, waits for submitted calls and maps, an
 test.serial('shutdown({ cancelFutures }) cancels waiting calls and maps; wait: false returns at once', async (t) => {
   t.timeout(15_000);
   const baseline = threadCount();
-  const executor = Executor.create({ maxThreads: 1, concurrentTasksPerWorker: 1 });
-  const gate = shared();
-  const blocker = executor.submit(blockUntilOpen, gate, 1);
+  const { executor, blocker, open } = blockedExecutor();
   const queued = executor.submit(tasks.square, 4);
   const results = executor.map(tasks.square, [5, 6]);
   await executor.shutdown({ wait: false, cancelFutures: true });
   await t.throwsAsync(queued, { instanceOf: CancelledError });
   await t.throwsAsync(within(results.next(), 10_000), { instanceOf: CancelledError });
   t.is(blocker.state, 'running', 'a running call is not cancelled');
-  openGate(gate);
+  open();
   t.is(await within(blocker, 10_000), 1);
   await within(executor.shutdown(), 10_000);
   t.true(await threadsBackTo(baseline));
