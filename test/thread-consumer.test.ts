@@ -102,6 +102,24 @@ test.serial('an item error is thrown inside the consumer\'s for...of at its posi
   assertNoLeaks(t);
 });
 
+test.serial('aborting the producer\'s signal throws AbortError inside the consumer\'s for...of', async (t) => {
+  t.timeout(20_000);
+  const queue = new TaskQueue({ maxThreads: 2 });
+  const controller = new AbortController();
+  const producer = new OrderedItemProducer<number>({ queue, signal: controller.signal });
+  void producer.startInThread(collectUntilError);
+  for (const i of range(3)) void producer.produceItem(tasks.square, i);
+  void producer.produceItem(tasks.neverSettles as never);
+  controller.abort(new Error('shutting down'));
+  const { seen, error } = await within(producer.stop(), 15_000) as {
+    seen: number[]; error: Record<string, unknown>;
+  };
+  t.deepEqual(seen, [0, 1, 4].slice(0, seen.length), 'whatever came before the abort came in order');
+  t.like(error, { name: 'AbortError', code: 'ABORT_ERR' });
+  await queue.close();
+  assertNoLeaks(t);
+});
+
 test.serial('the consumer\'s own error rejects stop() and stops the producer', async (t) => {
   t.timeout(20_000);
   const queue = new TaskQueue({ maxThreads: 2 });
