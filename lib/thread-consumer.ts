@@ -96,7 +96,8 @@ export function consumeInThread<R>(
   const forward = async (): Promise<void> => {
     try {
       for (;;) {
-        while (sent + batch.length - Atomics.load(control, TAKEN) >= handoff) {
+        // Int32 arithmetic: the shared counter wraps after 2^31 items, the difference stays right.
+        while (((sent + batch.length - Atomics.load(control, TAKEN)) | 0) >= handoff) {
           flush();
           room = pDefer<undefined>();
           await room.promise;
