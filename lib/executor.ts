@@ -108,7 +108,7 @@ export class Executor implements AsyncDisposable {
     return this.#closing !== undefined;
   }
 
-  /** Calls running in the queue now (at most its `concurrency`). */
+  /** Submitted calls running now (at most the queue's `concurrency`; maps are not counted). */
   get running(): number {
     return this.#running;
   }
