@@ -8,15 +8,14 @@ import { openGate } from './fixtures/gates.js';
 import { assertNoLeaks, collect, range, tasks, threadCount, threadsBackTo, within } from './helpers/index.js';
 
 const gates = new URL('fixtures/gates.js', import.meta.url);
-const blockUntilOpen = task<[Int32Array, number], number>(gates, 'blockUntilOpen');
 const countCall = task<[Int32Array, number], number>(gates, 'countCall');
 const shared = (): Int32Array => new Int32Array(new SharedArrayBuffer(4));
 
 /** An executor with one call slot, held by a call that runs until `open()`. */
-function blockedExecutor(): { executor: Executor; blocker: Future<number>; open: () => void } {
+function blockedExecutor(): { executor: Executor; blocker: Future<string>; open: () => void } {
   const executor = Executor.create({ maxThreads: 1, concurrentTasksPerWorker: 1 });
   const gate = shared();
-  return { executor, blocker: executor.submit(blockUntilOpen, gate, 1), open: () => { openGate(gate); } };
+  return { executor, blocker: executor.submit(tasks.blockUntilReleased, gate), open: () => { openGate(gate); } };
 }
 
 test.serial('submit() runs calls and its futures resolve with their values', async (t) => {
@@ -56,7 +55,7 @@ test.serial('cancel() works while a call waits: it never runs; a running call ca
   t.false(blocker.cancel(), 'a running call is not cancelled');
   await t.throwsAsync(waiting, { instanceOf: CancelledError, code: 'ERR_CANCELLED' });
   open();
-  t.is(await within(blocker, 10_000), 1);
+  t.is(await within(blocker, 10_000), 'released');
   t.is(await within(after, 10_000), 3);
   t.false(after.cancel(), 'a settled future is not cancelled');
   t.is(Atomics.load(counter, 0), 1, 'only the call that was not cancelled ran');
@@ -201,7 +200,7 @@ test.serial('shutdown() refuses new work, waits for submitted calls and maps, an
   t.deepEqual(await within(mapped, 10_000), [25, 36]);
   t.is(await within(queued, 10_000), 16);
   await within(shutdown, 10_000);
-  t.is(await blocker, 1);
+  t.is(await blocker, 'released');
   t.true(await threadsBackTo(baseline));
 
   const queue = new TaskQueue({ maxThreads: 1 });
@@ -224,7 +223,7 @@ test.serial('shutdown({ cancelFutures }) cancels waiting calls and maps; wait: f
   await t.throwsAsync(within(results.next(), 10_000), { instanceOf: CancelledError });
   t.is(blocker.state, 'running', 'a running call is not cancelled');
   open();
-  t.is(await within(blocker, 10_000), 1);
+  t.is(await within(blocker, 10_000), 'released');
   await within(executor.shutdown(), 10_000);
   t.true(await threadsBackTo(baseline));
   assertNoLeaks(t);
