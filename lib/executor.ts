@@ -229,7 +229,11 @@ export class Executor implements AsyncDisposable {
   shutdown(options?: ShutdownOptions): Promise<void> {
     const o = plainOptions('options', options);
     if (o.cancelFutures === true) this.#cancelAll();
-    this.#closing ??= this.#close();
+    if (this.#closing === undefined) {
+      this.#closing = this.#close();
+      // With `wait: false` nobody may await it; a failure to close is then no unhandled rejection.
+      this.#closing.catch(noop);
+    }
     return o.wait === false ? Promise.resolve() : this.#closing;
   }
 
