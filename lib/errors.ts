@@ -58,6 +58,23 @@ export class QueueClosedError extends OrderedPoolError {
   }
 }
 
+/**
+ * A future that was cancelled before it started (`future.cancel()`, or `shutdown({ cancelFutures: true })`),
+ * or a map cut short by `shutdown({ cancelFutures: true })`. Python's `concurrent.futures.CancelledError`.
+ */
+export class CancelledError extends OrderedPoolError {
+  constructor(message = 'The future was cancelled before it started') {
+    super('ERR_CANCELLED', message);
+  }
+}
+
+/** `submit` or `map` on an {@link Executor} after `shutdown()` (Python raises `RuntimeError`). */
+export class ExecutorShutdownError extends OrderedPoolError {
+  constructor() {
+    super('ERR_EXECUTOR_SHUTDOWN', 'Cannot schedule new work after the executor was shut down');
+  }
+}
+
 /** A value that structured clone cannot copy (a function, a symbol, a promise...). */
 export class NotCloneableError extends OrderedPoolError {
   constructor(message: string) {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits, Transferable } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { BatchFailure, prepareArgs, type BatchCall, type BatchOutcome, type Dispatcher } from './dispatcher.js';
+import { BatchFailure, runCall, type BatchCall, type BatchOutcome, type Dispatcher } from './dispatcher.js';
 import { AbortError, QueueClosedError, TimeoutError, WorkerExitError } from './errors.js';
 import { assertTask, type Task } from './task.js';
 import { PROGRESS_STRIDE, STRAY_ERROR, type BatchRequest, type BatchResponse, type RunnerData, type StrayErrorMessage } from './types.js';
@@ -79,6 +79,13 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
       ...(o.resourceLimits === undefined ? {} : { resourceLimits: o.resourceLimits }),
       ...(o.execArgv === undefined ? {} : { execArgv: o.execArgv }),
     });
+    this.#pool.on('workerCreate', () => {
+      // piscina replaces a thread it terminated (an aborted call) when that thread's exit event
+      // arrives, even if the pool has closed meanwhile; nobody would ever end the new one.
+      if (this.#closing === undefined) return;
+      const destroy = (): Promise<void> => this.#pool.destroy();
+      void this.#closing.then(destroy, destroy);
+    });
     this.#pool.on('message', (message: unknown) => {
       if (typeof message === 'object' && message !== null && STRAY_ERROR in message) {
         this.#stray(decodeError((message as StrayErrorMessage).error));
@@ -112,22 +119,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
    */
   async run<A extends readonly unknown[], R>(task: Task<A, R>, ...args: A): Promise<Awaited<R>> {
     assertTask(task);
-    const transferList: Transferable[] = [];
-    const prepared = prepareArgs(task, args, transferList);
-    const { timeout, signal } = task.options;
-    try {
-      const outcome = await this.runBatch({
-        task,
-        args: [prepared],
-        transferList,
-        timeouts: timeout === undefined ? undefined : [timeout],
-        signal,
-      });
-      if (outcome.errors?.has(0) === true) throw outcome.errors.get(0);
-      return outcome.values[0] as Awaited<R>;
-    } catch (error) {
-      throw error instanceof BatchFailure ? error.error : error;
-    }
+    return await runCall(this, task, args) as Awaited<R>;
   }
 
   runBatch(call: BatchCall): Promise<BatchOutcome> {

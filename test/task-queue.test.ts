@@ -1,7 +1,9 @@
 import test from 'ava';
 import { TaskQueue } from '../lib/task-queue.js';
+import { task } from '../lib/task.js';
+import { waitForStarts } from './fixtures/gates.js';
 import { QueueClosedError } from '../lib/errors.js';
-import { assertNoLeaks, tasks, threadCount, threadsBackTo } from './helpers/index.js';
+import { assertNoLeaks, tasks, threadCount, threadsBackTo, within } from './helpers/index.js';
 
 test('run() calls a task in a thread and returns its value', async (t) => {
   t.timeout(15_000);
@@ -42,5 +44,27 @@ test('a timeout longer than a timer can hold does not fire early', async (t) => 
   const queue = new TaskQueue({ maxThreads: 1 });
   t.is(await queue.run(tasks.delayed.with({ timeout: 2 ** 40 }), [3, 50]), 3);
   await queue.close();
+  assertNoLeaks(t);
+});
+
+const startThenSpin = task<[Int32Array], number>(new URL('fixtures/gates.js', import.meta.url), 'startThenSpin');
+
+test.serial('close() right after aborting running calls leaves no thread behind', async (t) => {
+  t.timeout(30_000);
+  const baseline = threadCount();
+  // piscina replaces a thread it terminated on abort when that thread's exit arrives, which can be
+  // after close() has finished; the queue must end that replacement too.
+  for (let round = 0; round < 6; round++) {
+    const queue = new TaskQueue({ maxThreads: 2 });
+    await within(queue.run(tasks.spin, [1, 1]), 10_000);
+    const flags = new Int32Array(new SharedArrayBuffer(8));
+    const controller = new AbortController();
+    const calls = [0, 1].map(() => queue.run(startThenSpin.with({ signal: controller.signal }), flags));
+    t.true(await waitForStarts(flags, 2, 10_000), 'both calls are running');
+    controller.abort();
+    for (const call of calls) await t.throwsAsync(call, { name: 'AbortError' });
+    await within(queue.close(), 10_000);
+    t.true(await threadsBackTo(baseline, 3000), `round ${round}: threads back to ${baseline}`);
+  }
   assertNoLeaks(t);
 });
