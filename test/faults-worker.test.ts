@@ -108,7 +108,7 @@ for (const atomics of MODES) {
       t.is(error.index, 1);
       t.regex(error.stack ?? '', new RegExp(`item 1 of ${kind} \\(tasks\\.js\\)`));
       await producer.stop();
-      t.deepEqual(statuses(await consumed as Settled<unknown>[]), ['0:fulfilled', '1:rejected', '2:fulfilled']);
+      t.deepEqual(statuses(await consumed), ['0:fulfilled', '1:rejected', '2:fulfilled']);
       const after = await queue.run(workerId);
       t.not(after, before, 'a new thread runs later work');
       t.is(queue.threads, 1);
