@@ -242,6 +242,8 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     if (this.#done) return;
     this.#terminal = { reason, throws };
     if (throws) this.#rethrow = { reason };
+    // An abort must reach a producer waiting in ready() as itself, not as a generic StoppedError.
+    if (throws) this.#rejectRoomWaiters(reason);
     this.#dropAll(reason);
     this.#finish(throws ? reason : undefined);
     this.#deliver();
