@@ -532,7 +532,10 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
  */
 function copyError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
-  const copy = Object.create(Object.getPrototypeOf(error) as object) as Error;
+  // Made by the Error constructor, so the copy is a real error (util.types.isNativeError, test
+  // runners and loggers check that), then given the original's class and fields.
+  const copy = new Error(error.message);
+  Object.setPrototypeOf(copy, Object.getPrototypeOf(error) as object);
   for (const key of Reflect.ownKeys(error)) {
     if (key === 'index') continue;
     Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(error, key)!);
