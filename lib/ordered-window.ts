@@ -95,6 +95,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   /** Thrown after the last item: the source itself failed. */
   #tailError: { reason: unknown } | undefined;
   #flushScheduled = false;
+  #delivering = false;
   #perItemMs = -1;
   /** Called when the window gains room, for sources that pull. */
   onRoom: (() => void) | undefined;
@@ -313,16 +314,25 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   }
 
   #deliver(): void {
-    while (this.#waiters.length > 0) {
-      let result: IteratorResult<T> | undefined;
-      try {
-        result = this.#take();
-      } catch (error) {
-        this.#waiters.shift()?.reject(error);
-        continue;
+    // #take can call onRoom, whose source may end the window and so call back in here; the inner
+    // call would hand the waiter the end before the outer one hands it the item it just took.
+    // The outer loop takes again after each item, so the inner call has nothing to do.
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      while (this.#waiters.length > 0) {
+        let result: IteratorResult<T> | undefined;
+        try {
+          result = this.#take();
+        } catch (error) {
+          this.#waiters.shift()?.reject(error);
+          continue;
+        }
+        if (result === undefined) return;
+        this.#waiters.shift()?.resolve(result);
       }
-      if (result === undefined) return;
-      this.#waiters.shift()?.resolve(result);
+    } finally {
+      this.#delivering = false;
     }
   }
 
