@@ -526,6 +526,9 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     for (const batch of this.#batches) {
       if (batch.slots.every((slot) => slot.index > index)) this.#batches.delete(batch);
     }
+    // Nothing after the failure will be consumed: keeping those slots would count never-sent
+    // items in `active` (above highWaterMark) and hold finished values until the end.
+    while ((this.#order.peekBack()?.index ?? -1) > index) this.#order.pop();
     this.#rejectRoomWaiters(reason);
   }
 
