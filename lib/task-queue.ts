@@ -34,6 +34,7 @@ export interface TaskQueueOptions {
 const PROGRESS_SLOTS = 1024;
 const RUNNER = new URL('../workers/batch-runner.js', import.meta.url).href;
 const EXIT_MESSAGE = /^worker exited with code: (-?\d+)/;
+const LATE_ANSWER = 'Unexpected message from Worker';
 const NO_ERRORS: ReadonlyMap<number, unknown> | null = null;
 
 /**
@@ -82,7 +83,12 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
         this.#stray(decodeError((message as StrayErrorMessage).error));
       }
     });
-    this.#pool.on('error', (error: unknown) => { this.#stray(error); });
+    this.#pool.on('error', (error: unknown) => {
+      // piscina says this when a thread answers a call that was aborted while its answer was on
+      // the way: the answer belongs to a call the window already dropped, not to an error.
+      if (error instanceof Error && error.message.startsWith(LATE_ANSWER)) return;
+      this.#stray(error);
+    });
   }
 
   /** Threads running now. */
