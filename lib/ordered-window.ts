@@ -78,6 +78,8 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   /** Accepted and not yet sent. */
   readonly #queued = new Denque<Slot>();
   readonly #batches = new Set<Batch>();
+  /** Batches whose results will be discarded (fail mode) but which still hold a pool call. */
+  readonly #discarded = new Set<Batch>();
   readonly #waiters: DeferredPromise<IteratorResult<T>>[] = [];
   readonly #roomWaiters: DeferredPromise<undefined>[] = [];
   readonly #finished = pDefer<undefined>();
@@ -402,7 +404,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
 
   #flush(): void {
     const concurrency = this.#dispatcher.concurrency;
-    while (!this.#paused && this.#queued.length > 0 && this.#batches.size < concurrency) {
+    while (!this.#paused && this.#queued.length > 0 && this.#batches.size + this.#discarded.size < concurrency) {
       const room = this.#highWaterMark - this.active;
       const wanted = Math.min(this.#batchLimit(), this.#queued.length);
       // Refilling one slot at a time as a slow consumer frees them would cost a pool call per item:
@@ -448,7 +450,10 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   }
 
   #onOutcome(batch: Batch, outcome: BatchOutcome): void {
-    if (!this.#batches.delete(batch)) return;
+    if (!this.#batches.delete(batch)) {
+      this.#discarded.delete(batch);
+      return;
+    }
     const { slots } = batch;
     const perItem = outcome.runMs / slots.length;
     this.#perItemMs = this.#perItemMs < 0 ? perItem : this.#perItemMs * 0.7 + perItem * 0.3;
@@ -463,7 +468,10 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   }
 
   #onFailure(batch: Batch, thrown: unknown): void {
-    if (!this.#batches.delete(batch)) return;
+    if (!this.#batches.delete(batch)) {
+      this.#discarded.delete(batch);
+      return;
+    }
     const failure = thrown instanceof BatchFailure ? thrown : new BatchFailure(thrown, -1, false);
     const again: Slot[] = [];
     batch.slots.forEach((slot, i) => {
@@ -524,7 +532,11 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       if (slot.index > index && (slot.state === State.Queued || slot.state === State.Running)) this.#drop(slot, reason);
     }
     for (const batch of this.#batches) {
-      if (batch.slots.every((slot) => slot.index > index)) this.#batches.delete(batch);
+      if (batch.slots.every((slot) => slot.index > index)) {
+        this.#batches.delete(batch);
+        // Still running: it counts against the dispatcher's concurrency until it answers.
+        this.#discarded.add(batch);
+      }
     }
     // Nothing after the failure will be consumed: keeping those slots would count never-sent
     // items in `active` (above highWaterMark) and hold finished values until the end.
