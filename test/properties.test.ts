@@ -257,25 +257,24 @@ async function runMap(s: Scenario, d: CheckedDispatcher): Promise<Run> {
 
 const simScenario = scenario({ maxItems: 40, maxMs: 3, maxConcurrency: 4 });
 
-test('orderedMap over an in-process dispatcher: exactly once, in order, own errors, bounded, ends', async (t) => {
-  t.timeout(120_000);
-  await fc.assert(fc.asyncProperty(simScenario, async (s) => {
+/** Runs `runner` over generated scenarios against the in-process dispatcher. */
+function simProperty(runner: (s: Scenario, d: CheckedDispatcher) => Promise<Run>): Promise<void> {
+  return fc.assert(fc.asyncProperty(simScenario, async (s) => {
     const d = simDispatcher(s.concurrency);
-    const run = await within(runMap(s, d), 5000, 'the run');
-    const problems = check(s, d, run);
+    const problems = check(s, d, await within(runner(s, d), 5000, 'the run'));
     if (problems.length > 0) throw new Error(problems.join('\n'));
   }), { numRuns: 2000, includeErrorInReport: true });
+}
+
+test('orderedMap over an in-process dispatcher: exactly once, in order, own errors, bounded, ends', async (t) => {
+  t.timeout(120_000);
+  await simProperty(runMap);
   assertNoLeaks(t);
 });
 
 test('OrderedItemProducer over an in-process dispatcher, with pauses and aborts: exactly once, in order, own errors, bounded, ends', async (t) => {
   t.timeout(120_000);
-  await fc.assert(fc.asyncProperty(simScenario, async (s) => {
-    const d = simDispatcher(s.concurrency);
-    const run = await within(runProducer(s, d), 5000, 'the run');
-    const problems = check(s, d, run);
-    if (problems.length > 0) throw new Error(problems.join('\n'));
-  }), { numRuns: 2000, includeErrorInReport: true });
+  await simProperty(runProducer);
   assertNoLeaks(t);
 });
 
