@@ -83,6 +83,11 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
         this.#stray(decodeError((message as StrayErrorMessage).error));
       }
     });
+    this.#pool.on('workerCreate', () => {
+      // piscina replaces a thread whose exit it hears of after close() has finished (the thread of
+      // an aborted call, say): end the replacement, or it would outlive close().
+      if (this.#closing !== undefined) void this.#closing.then(() => this.#pool.destroy());
+    });
     this.#pool.on('error', (error: unknown) => {
       // piscina says this when a thread answers a call that was aborted while its answer was on
       // the way: the answer belongs to a call the window already dropped, not to an error.
