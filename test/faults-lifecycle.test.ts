@@ -7,7 +7,7 @@ import { TaskQueue } from '../lib/task-queue.js';
 import { OrderedItemProducer } from '../lib/ordered-item-producer.js';
 import { orderedMap } from '../lib/ordered-map.js';
 import { AbortError, QueueClosedError, StoppedError } from '../lib/errors.js';
-import { collect, leakGuard, range, tasks, threadCount, within } from './helpers/index.js';
+import { collect, leakGuard, range, tasks, threadCount, threadsBackTo, within } from './helpers/index.js';
 
 const MODES = ['sync', 'disabled'] as const;
 
@@ -233,5 +233,25 @@ test.serial('await using on a queue and a producer: disposal closes and stops th
   await t.throwsAsync(item, { instanceOf: StoppedError });
   await within(queue[Symbol.asyncDispose](), 5000, 'queue dispose');
   t.true(queue.closed);
+  await guard.check();
+});
+
+test.serial('no thread outlives close() after calls were aborted, over many rounds', async (t) => {
+  t.timeout(60_000);
+  // piscina used to replace an aborted call's thread when its exit came after close() finished.
+  const guard = leakGuard(t);
+  for (let round = 0; round < 20; round++) {
+    const queue = new TaskQueue({ maxThreads: 2 });
+    const { source } = trackedSource(1000, 20);
+    for await (const value of orderedMap(source, tasks.delayed, { queue, highWaterMark: 16 })) {
+      if (value === 2) break;
+    }
+    await within(queue.close(), 5000, 'close');
+    await new Promise<void>((resolve) => { setTimeout(resolve, 30); });
+    if (!await threadsBackTo(guard.baseline, 2000)) {
+      t.fail(`round ${round}: ${threadCount() - guard.baseline} thread(s) left after close()`);
+      break;
+    }
+  }
   await guard.check();
 });
