@@ -105,6 +105,7 @@ for (const atomics of MODES) {
       t.true(error instanceof TimeoutError);
       t.is(error.code, 'ERR_TIMEOUT');
       t.is(error.timeout, 150);
+      t.is(error.message, `${kind} (tasks.js) ran longer than its timeout of 150 ms`);
       t.is(error.index, 1);
       t.regex(error.stack ?? '', new RegExp(`item 1 of ${kind} \\(tasks\\.js\\)`));
       await producer.stop();
