@@ -48,6 +48,29 @@ export interface Dispatcher {
 }
 
 /**
+ * Runs one call of `task` through `dispatcher` (`TaskQueue.run`, `Executor.submit`). Rejects with
+ * the item's own error, not the {@link BatchFailure} around it.
+ */
+export async function runCall(dispatcher: Dispatcher, task: Task, args: readonly unknown[]): Promise<unknown> {
+  const transferList: Transferable[] = [];
+  const prepared = prepareArgs(task, args, transferList);
+  const { timeout, signal } = task.options;
+  try {
+    const outcome = await dispatcher.runBatch({
+      task,
+      args: [prepared],
+      transferList,
+      timeouts: timeout === undefined ? undefined : [timeout],
+      signal,
+    });
+    if (outcome.errors?.has(0) === true) throw outcome.errors.get(0);
+    return outcome.values[0];
+  } catch (error) {
+    throw error instanceof BatchFailure ? error.error : error;
+  }
+}
+
+/**
  * Checks one item's arguments before anything is sent: a function or symbol among them would make
  * the whole batch fail to clone. Moves transfer-marked buffers to `transferList`.
  */

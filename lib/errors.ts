@@ -58,6 +58,23 @@ export class QueueClosedError extends OrderedPoolError {
   }
 }
 
+/**
+ * A future that was cancelled before it started (`future.cancel()`, or `shutdown({ cancelFutures: true })`),
+ * or a map cut short by `shutdown({ cancelFutures: true })`. Python's `concurrent.futures.CancelledError`.
+ */
+export class CancelledError extends OrderedPoolError {
+  constructor(message = 'The future was cancelled before it started') {
+    super('ERR_CANCELLED', message);
+  }
+}
+
+/** `submit` or `map` on an {@link Executor} after `shutdown()` (Python raises `RuntimeError`). */
+export class ExecutorShutdownError extends OrderedPoolError {
+  constructor() {
+    super('ERR_EXECUTOR_SHUTDOWN', 'Cannot schedule new work after the executor was shut down');
+  }
+}
+
 /** A value that structured clone cannot copy (a function, a symbol, a promise...). */
 export class NotCloneableError extends OrderedPoolError {
   constructor(message: string) {
@@ -117,4 +134,43 @@ export function tagItemError(error: unknown, index: number, taskLabel: string): 
     });
   }
   return error;
+}
+
+/** {@link NamedFutures.result} for a key nothing was submitted under (or whose result expired). */
+export class FutureNotSubmittedError extends OrderedPoolError {
+  readonly key: string;
+
+  constructor(key: string) {
+    super('ERR_FUTURE_NOT_SUBMITTED', `No future named ${JSON.stringify(key)} has been submitted (or its result expired)`);
+    this.key = key;
+  }
+}
+
+/** {@link NamedFutures.result} for a key whose work is still running. */
+export class FutureNotResolvedError extends OrderedPoolError {
+  readonly key: string;
+
+  constructor(key: string) {
+    super('ERR_FUTURE_NOT_RESOLVED', `The future named ${JSON.stringify(key)} has not resolved yet`);
+    this.key = key;
+  }
+}
+
+/** A state machine was asked to go from `from` to a state `from` does not list in its `to`. */
+export class TransitionError extends OrderedPoolError {
+  readonly from: string | undefined;
+  readonly to: string;
+
+  constructor(from: string | undefined, to: string, detail: string) {
+    super('ERR_TRANSITION', `Cannot go from ${from === undefined ? 'no state' : `'${from}'`} to '${to}': ${detail}`);
+    this.from = from;
+    this.to = to;
+  }
+}
+
+/** `process()` on an actor that is already processing: two loops would run its calls concurrently. */
+export class AlreadyProcessingError extends OrderedPoolError {
+  constructor() {
+    super('ERR_ALREADY_PROCESSING', 'The actor is already processing its calls');
+  }
 }

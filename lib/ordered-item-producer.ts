@@ -1,5 +1,6 @@
 import pDefer from 'p-defer';
-import { OrderedWindow, type ErrorMode, type Settled } from './ordered-window.js';
+import { OrderedWindow, type ErrorMode, type Settled, type WindowOptions } from './ordered-window.js';
+import { consumeInThread } from './thread-consumer.js';
 import { StoppedError } from './errors.js';
 import { assertTask, type Task } from './task.js';
 import { resolveOptions, type OrderedOptions } from './window-options.js';
@@ -22,12 +23,14 @@ const noop = (): void => undefined;
 export class OrderedItemProducer<T = unknown, E extends ErrorMode = 'fail'>
 implements AsyncIterable<Yielded<T, E>>, AsyncDisposable {
   readonly #window: OrderedWindow<Yielded<T, E>>;
+  readonly #options: WindowOptions;
   #iterated = false;
   #consumer: Promise<unknown> | undefined;
   #stopping: Promise<unknown> | undefined;
 
   constructor(options?: OrderedOptions<E>) {
-    this.#window = new OrderedWindow(resolveOptions(options));
+    this.#options = resolveOptions(options);
+    this.#window = new OrderedWindow(this.#options);
   }
 
   /**
@@ -101,6 +104,29 @@ implements AsyncIterable<Yielded<T, E>>, AsyncDisposable {
     result.catch(noop);
     this.#consumer = result;
     return result;
+  }
+
+  /**
+   * Like `start()`, for a synchronous consumer (a sync database driver, a sync file writer): runs
+   * `consumer(items, ...args)` in a thread of its own, where `items` is a plain iterable whose
+   * `for...of` blocks until the next item is ready. The consumer's pace holds back the producer as
+   * in `start()` (at most `min(32, highWaterMark)` more items wait for it in transit); an item's
+   * error is thrown inside its `for...of` at the item's position; leaving the loop early stops the
+   * producer. Its return value resolves `stop()` once the thread has ended; its own error rejects it.
+   * @example
+   * // sink.ts: export function writeAll(rows: Iterable<string>, path: string) { const fd = openSync(path, 'w'); let n = 0; for (const row of rows) { writeSync(fd, row); n++; } closeSync(fd); return n; }
+   * const writeAll = task<[Iterable<string>, string], number>(new URL('./sink.js', import.meta.url), 'writeAll');
+   * producer.startInThread(writeAll, '/tmp/out.csv');
+   * for (const id of ids) { await producer.ready(); void producer.produceItem(renderRow, id); }
+   * console.log(await producer.stop()); // rows written
+   */
+  startInThread<A extends readonly unknown[], R>(
+    consumer: Task<readonly [Iterable<Yielded<T, E>>, ...A], R>,
+    ...args: A
+  ): Promise<Awaited<R>> {
+    assertTask(consumer, 'consumer');
+    const { highWaterMark, errors } = this.#options;
+    return this.start((items) => consumeInThread<Awaited<R>>(items, consumer, args, { highWaterMark, settled: errors === 'settle' }));
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Yielded<T, E>> {

@@ -4,9 +4,9 @@ import type { Yielded } from './ordered-item-producer.js';
 import { assertTask, type Task } from './task.js';
 import { resolveOptions, type OrderedOptions } from './window-options.js';
 
-type Source<T> = Iterable<T> | AsyncIterable<T>;
+export type Source<T> = Iterable<T> | AsyncIterable<T>;
 
-function openSource<T>(source: Source<T>): Iterator<T> | AsyncIterator<T> {
+export function openSource<T>(source: Source<T>): Iterator<T> | AsyncIterator<T> {
   if (typeof source === 'object' && (source as unknown) !== null) {
     if (Symbol.asyncIterator in source) return source[Symbol.asyncIterator]();
     if (Symbol.iterator in source) return source[Symbol.iterator]();
@@ -28,7 +28,20 @@ export function orderedMap<A, R, E extends ErrorMode = 'fail'>(
 ): AsyncIterableIterator<Yielded<Awaited<R>, E>> {
   assertTask(task);
   const iterator = openSource(source);
-  const window = new OrderedWindow<Yielded<Awaited<R>, E>>(resolveOptions(options));
+  return pullThrough(iterator, task, new OrderedWindow<Yielded<Awaited<R>, E>>(resolveOptions(options)), false);
+}
+
+/**
+ * Feeds `iterator` through `window` lazily and returns the window's iteration. Each element is the
+ * task's one argument, or with `spread` its argument list (`Executor.map` zips several sources).
+ * @internal
+ */
+export function pullThrough<T>(
+  iterator: Iterator<unknown> | AsyncIterator<unknown>,
+  task: Task,
+  window: OrderedWindow<T>,
+  spread: boolean,
+): AsyncIterableIterator<T> {
   let started = false;
   let pulling = false;
   let exhausted = false;
@@ -47,7 +60,7 @@ export function orderedMap<A, R, E extends ErrorMode = 'fail'>(
           window.end();
           return;
         }
-        window.push(task, [step.value]);
+        window.push(task, spread ? step.value as readonly unknown[] : [step.value]);
       }
     } catch (error) {
       exhausted = true;

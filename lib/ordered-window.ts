@@ -365,7 +365,8 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   }
 
   #afterConsume(): void {
-    if (this.#queued.length > 0 && this.#highWaterMark - this.active >= this.#batchLimit()) this.#scheduleFlush();
+    const queued = this.#queued.length;
+    if (queued > 0 && this.#highWaterMark - this.active >= Math.min(this.#batchLimit(), queued)) this.#scheduleFlush();
     this.#notifyRoom();
   }
 

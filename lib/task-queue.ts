@@ -2,11 +2,13 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits, Transferable } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { BatchFailure, prepareArgs, type BatchCall, type BatchOutcome, type Dispatcher } from './dispatcher.js';
+import { BatchFailure, runCall, type BatchCall, type BatchOutcome, type Dispatcher } from './dispatcher.js';
 import { AbortError, QueueClosedError, TimeoutError, WorkerExitError } from './errors.js';
 import { assertTask, taskLabel, type Task } from './task.js';
 import { PROGRESS_STRIDE, STRAY_ERROR, type BatchRequest, type BatchResponse, type RunnerData, type StrayErrorMessage } from './types.js';
 import { decodeError } from './wire-error.js';
+import { reportError } from './report-error.js';
+import { MAX_TIMER_MS } from './deadline.js';
 import { nonNegativeInteger, oneOf, optional, plainOptions, positiveInteger } from './validate.js';
 
 /** Options of a {@link TaskQueue}; the thread options are piscina's. */
@@ -34,7 +36,6 @@ export interface TaskQueueOptions {
 const PROGRESS_SLOTS = 1024;
 const RUNNER = new URL('../workers/batch-runner.js', import.meta.url).href;
 const EXIT_MESSAGE = /^worker exited with code: (-?\d+)/;
-const LATE_ANSWER = 'Unexpected message from Worker';
 const NO_ERRORS: ReadonlyMap<number, unknown> | null = null;
 
 /**
@@ -78,20 +79,22 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
       ...(o.resourceLimits === undefined ? {} : { resourceLimits: o.resourceLimits }),
       ...(o.execArgv === undefined ? {} : { execArgv: o.execArgv }),
     });
+    this.#pool.on('workerCreate', () => {
+      // piscina replaces a thread it terminated (an aborted call) when that thread's exit event
+      // arrives, even if the pool has closed meanwhile; nobody would ever end the new one.
+      if (this.#closing === undefined) return;
+      const destroy = (): Promise<void> => this.#pool.destroy();
+      void this.#closing.then(destroy, destroy);
+    });
     this.#pool.on('message', (message: unknown) => {
       if (typeof message === 'object' && message !== null && STRAY_ERROR in message) {
         this.#stray(decodeError((message as StrayErrorMessage).error));
       }
     });
-    this.#pool.on('workerCreate', () => {
-      // piscina replaces a thread whose exit it hears of after close() has finished (the thread of
-      // an aborted call, say): end the replacement, or it would outlive close().
-      if (this.#closing !== undefined) void this.#closing.then(() => this.#pool.destroy());
-    });
     this.#pool.on('error', (error: unknown) => {
-      // piscina says this when a thread answers a call that was aborted while its answer was on
-      // the way: the answer belongs to a call the window already dropped, not to an error.
-      if (error instanceof Error && error.message.startsWith(LATE_ANSWER)) return;
+      // piscina reports a response that raced with the abort of its own task (the task's promise
+      // already rejected with AbortError): nothing is lost, so it is not news for the user.
+      if (error instanceof Error && error.message.startsWith('Unexpected message from Worker')) return;
       this.#stray(error);
     });
   }
@@ -107,9 +110,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   }
 
   #stray(error: unknown): void {
-    // An 'error' event nobody listens to would throw and take the process down: warn instead.
-    if (this.listenerCount('error') > 0) this.emit('error', error);
-    else process.emitWarning(error instanceof Error ? error : String(error), { code: 'ORDERED_POOL_STRAY_ERROR' });
+    reportError(this, error, 'ORDERED_POOL_STRAY_ERROR');
   }
 
   /**
@@ -118,22 +119,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
    */
   async run<A extends readonly unknown[], R>(task: Task<A, R>, ...args: A): Promise<Awaited<R>> {
     assertTask(task);
-    const transferList: Transferable[] = [];
-    const prepared = prepareArgs(task, args, transferList);
-    const { timeout, signal } = task.options;
-    try {
-      const outcome = await this.runBatch({
-        task,
-        args: [prepared],
-        transferList,
-        timeouts: timeout === undefined ? undefined : [timeout],
-        signal,
-      });
-      if (outcome.errors?.has(0) === true) throw outcome.errors.get(0);
-      return outcome.values[0] as Awaited<R>;
-    } catch (error) {
-      throw error instanceof BatchFailure ? error.error : error;
-    }
+    return await runCall(this, task, args) as Awaited<R>;
   }
 
   runBatch(call: BatchCall): Promise<BatchOutcome> {
@@ -203,7 +189,8 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
           reject(new BatchFailure(new TimeoutError(limit, taskLabel(call.task)), item, true));
         };
         const arm = (ms: number): void => {
-          timer = setTimeout(check, ms);
+          // Past MAX_TIMER_MS Node fires after 1 ms instead; `check` re-arms for what is left.
+          timer = setTimeout(check, Math.min(ms, MAX_TIMER_MS));
           timer.unref();
         };
         arm(shortest);

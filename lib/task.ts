@@ -51,11 +51,11 @@ function moduleHref(module: unknown): string {
   );
 }
 
+/** Only the options given: `with({ signal })` must not erase an earlier `with({ timeout })`. */
 function checkCallOptions(options: CallOptions): CallOptions {
-  return {
-    signal: abortSignal('signal', options.signal),
-    timeout: optional(options.timeout, undefined, (v) => positiveNumber('timeout', v)),
-  };
+  const signal = abortSignal('signal', options.signal);
+  const timeout = optional(options.timeout, undefined, (v) => positiveNumber('timeout', v));
+  return { ...(signal === undefined ? {} : { signal }), ...(timeout === undefined ? {} : { timeout }) };
 }
 
 function makeTask<A extends readonly unknown[], R>(module: string, name: string, options: CallOptions): Task<A, R> {

@@ -29,7 +29,7 @@ export interface OrderedOptions<E extends ErrorMode = ErrorMode> {
 
 export const DEFAULT_HIGH_WATER_MARK = 1024;
 
-function isDispatcher(value: unknown): value is Dispatcher {
+export function isDispatcher(value: unknown): value is Dispatcher {
   return typeof value === 'object' && value !== null &&
     typeof (value as Dispatcher).runBatch === 'function' && typeof (value as Dispatcher).concurrency === 'number';
 }

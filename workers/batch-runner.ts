@@ -6,12 +6,11 @@ import { parentPort, workerData, type Transferable } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { findUncloneable, unwrapTransfer } from '../lib/cloneable.js';
 import { NotCloneableError, TaskLoadError } from '../lib/errors.js';
+import { isThenable, loadTask, type TaskFunction } from '../lib/load-task.js';
 import { encodeError, type WireError } from '../lib/wire-error.js';
 import {
   PROGRESS_STRIDE, STRAY_ERROR, type BatchRequest, type BatchResponse, type RunnerData, type StrayErrorMessage,
 } from '../lib/types.js';
-
-type TaskFunction = (...args: unknown[]) => unknown;
 
 const { progress, epoch } = workerData as RunnerData;
 const handlers = new Map<string, TaskFunction | TaskLoadError>();
@@ -24,40 +23,18 @@ let move: ((value: object) => object) | undefined;
 function reportStray(error: unknown): void {
   const message: StrayErrorMessage = { [STRAY_ERROR]: true, error: encodeError(error) };
   parentPort?.postMessage(message);
+  // piscina throws here when a response fails to clone; its call would then never answer. Ending
+  // the thread turns that into a WorkerExitError for the batch instead of a hang.
+  if (error instanceof Error && error.name === 'DataCloneError') process.exit(1);
 }
 process.on('uncaughtException', reportStray);
 process.on('unhandledRejection', reportStray);
-
-async function load(module: string, name: string): Promise<TaskFunction | TaskLoadError> {
-  let namespace: Record<string, unknown>;
-  try {
-    namespace = await import(module) as Record<string, unknown>;
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    return new TaskLoadError(module, name, detail, { cause: error });
-  }
-  const fn = namespace[name];
-  if (typeof fn === 'function') return fn as TaskFunction;
-  const exported = Object.keys(namespace).filter((key) => typeof namespace[key] === 'function');
-  return new TaskLoadError(
-    module,
-    name,
-    name in namespace
-      ? `the export is ${typeof fn}, not a function`
-      : `the module has no export named '${name}' (its functions: ${exported.join(', ') || 'none'})`,
-  );
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null &&
-    typeof (value as { then?: unknown }).then === 'function';
-}
 
 export default async function runBatch(request: BatchRequest): Promise<BatchResponse | object> {
   const key = `${request.name}\0${request.module}`;
   let handler = handlers.get(key);
   if (handler === undefined) {
-    handler = await load(request.module, request.name);
+    handler = await loadTask(request.module, request.name);
     handlers.set(key, handler);
   }
   const { args, single, slot, timed } = request;

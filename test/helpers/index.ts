@@ -26,6 +26,7 @@ export const tasks = {
   echoBuffer: task<[Uint8Array], Uint8Array>(fixtureModule, 'echoBuffer'),
   strayTimerError: task<[number], number>(fixtureModule, 'strayTimerError'),
   allocate: task<[number], number>(fixtureModule, 'allocate'),
+  blockUntilReleased: task<[Int32Array], string>(fixtureModule, 'blockUntilReleased'),
 };
 
 /** OS threads of this process (main, libuv, V8 and every worker). */

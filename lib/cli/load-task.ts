@@ -1,0 +1,36 @@
+/**
+ * Checks the user's module on the main thread before any worker starts: a missing file, a module
+ * that throws on import, or an export that is not a function each become one clear line.
+ */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { task, type Task } from '../task.js';
+import { CliError } from './cli-error.js';
+
+export async function loadTask(module: string, exportName: string): Promise<Task<readonly [unknown]>> {
+  const file = resolve(module);
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new CliError(`cannot load module '${module}': it is not a file`);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`cannot find module '${module}' (looked for ${file})`, { cause: error });
+  }
+  const url = pathToFileURL(file);
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = await import(url.href) as Record<string, unknown>;
+  } catch (error) {
+    const detail = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0] ?? ''}` : String(error);
+    throw new CliError(`cannot load module '${module}': ${detail}`, { cause: error });
+  }
+  const fn = namespace[exportName];
+  if (typeof fn !== 'function') {
+    const functions = Object.keys(namespace).filter((key) => typeof namespace[key] === 'function');
+    const found = functions.length > 0 ? `its functions: ${functions.join(', ')}` : 'it exports no functions';
+    const what = exportName in namespace ? `its export '${exportName}' is ${typeof fn}, not a function` : `it has no export named '${exportName}'`;
+    throw new CliError(`cannot use module '${module}': ${what} (${found}); choose one with --export NAME`);
+  }
+  return task<readonly [unknown]>(url, exportName);
+}

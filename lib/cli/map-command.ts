@@ -1,0 +1,175 @@
+/**
+ * `ordered-pool map`: records in, the user's function on worker threads, results out in input
+ * order. Ordering and the in-flight bound are the core's `orderedMap`; this module only keeps the
+ * record locations alongside (one per item in flight) and decides what each outcome writes.
+ */
+import Denque from 'denque';
+import { orderedMap } from '../ordered-map.js';
+import type { Settled } from '../ordered-window.js';
+import { TaskQueue } from '../task-queue.js';
+import type { MapArgs } from './args.js';
+import { CliError } from './cli-error.js';
+import { loadTask } from './load-task.js';
+import { LineWriter, resultLine } from './output.js';
+import { Progress } from './progress.js';
+import { checkInputs, formatLocation, openInputs, type Location } from './records.js';
+
+export const EXIT_INTERRUPTED = 130;
+
+/** A line of input that was not a record (bad JSON), waiting for its turn in the output order. */
+interface BadInput {
+  /** Index of the record it comes before. */
+  readonly before: number;
+  readonly at: Location;
+  readonly message: string;
+}
+
+export interface Interrupt {
+  /** Set to the handler to call on the first Ctrl-C; the caller owns the signal itself. */
+  onInterrupt: (() => void) | undefined;
+}
+
+function describe(error: unknown): { name: string; message: string; code?: string } {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+function oneLine(error: unknown): string {
+  const { name, message } = describe(error);
+  return `${name}: ${message.split('\n')[0] ?? ''}`;
+}
+
+const NOT_READY = Symbol('not ready');
+
+/** Runs the command; resolves with the exit code. Throws `CliError` for set-up failures. */
+export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (error: unknown) => void): Promise<number> {
+  const fn = await loadTask(args.module, args.exportName);
+  const totalBytes = await checkInputs(args.inputs);
+  const out = await LineWriter.open(args.output, 'output');
+  const errorsOut = args.errors !== 'record' ? undefined
+    : args.errorsFile === undefined ? new LineWriter(process.stderr, 'stderr') : await LineWriter.open(args.errorsFile, 'errors file');
+
+  const queue = new TaskQueue(args.threads === undefined ? {} : { maxThreads: args.threads });
+  queue.on('error', (error: unknown) => { process.stderr.write(`ordered-pool: warning: a worker reported ${oneLine(error)}\n`); });
+  const locations = new Denque<Location>();
+  const badInputs = new Denque<BadInput>();
+  let pushed = 0;
+  const input = openInputs(args.inputs, args.format, totalBytes, {
+    record: (at) => {
+      locations.push(at);
+      pushed++;
+    },
+    bad: (at, message) => {
+      if (args.errors === 'fail') throw new CliError(`input at ${formatLocation(at)} is not a record: ${message}`);
+      if (args.errors === 'skip') {
+        counts.records++;
+        counts.errors++;
+      } else {
+        badInputs.push({ before: pushed, at, message });
+      }
+    },
+  });
+  // A progress line redrawn among result lines on the same terminal would garble both.
+  const showProgress = args.progress ?? (process.stderr.isTTY && (args.output !== undefined || !process.stdout.isTTY));
+  const progress = new Progress(process.stderr, input, showProgress);
+  const { counts } = progress;
+
+  const recordError = (at: Location | undefined, error: unknown): void => {
+    counts.errors++;
+    if (args.errors === 'skip') return;
+    if (args.verbose) verbose(error);
+    errorsOut?.line(JSON.stringify({ line: at?.line, ...(at?.source === '-' ? {} : { file: at?.source }), error: describe(error) }));
+  };
+  const flushBadInputs = (upTo: number): void => {
+    for (let bad = badInputs.peekFront(); bad !== undefined && bad.before <= upTo; bad = badInputs.peekFront()) {
+      badInputs.shift();
+      counts.records++;
+      recordError(bad.at, new SyntaxError(bad.message));
+    }
+  };
+  const write = (value: unknown): void => {
+    const line = resultLine(value);
+    if (line === undefined) return;
+    counts.written++;
+    out.line(line);
+  };
+
+  const options = { queue, highWaterMark: args.window, batchSize: args.batch, timeout: args.timeout };
+  const settled = args.errors !== 'fail';
+  const results: AsyncIterator<unknown> = settled
+    ? orderedMap(input.values, fn, { ...options, errors: 'settle' })
+    : orderedMap(input.values, fn, { ...options, errors: 'fail' });
+
+  // Changed by the signal handler between awaits, hence an object rather than narrowable locals.
+  const state = { interrupted: false, waiting: false };
+  interrupt.onInterrupt = () => {
+    state.interrupted = true;
+    // Waiting means the next record in order is not done: nothing more belongs to the output.
+    if (state.waiting) void results.return?.();
+  };
+
+  let failure: CliError | undefined;
+  try {
+    for (;;) {
+      if (out.blocked !== undefined) await out.blocked;
+      out.check();
+      if (out.closed) break;
+      let step: IteratorResult<unknown> | typeof NOT_READY;
+      try {
+        if (state.interrupted) {
+          // After Ctrl-C, only results that are already done and next in order are written.
+          step = await Promise.race([results.next(), Promise.resolve(NOT_READY)]);
+        } else {
+          state.waiting = true;
+          step = await results.next();
+        }
+      } catch (error) {
+        // Fail mode: a record failed (it carries its index), or the input did.
+        if (error instanceof CliError) {
+          failure = error;
+          break;
+        }
+        const at = locations.peekFront();
+        counts.records++;
+        counts.errors++;
+        failure = new CliError(`record at ${at === undefined ? 'unknown line' : formatLocation(at)} failed: ${oneLine(error)}`, { cause: error });
+        break;
+      } finally {
+        state.waiting = false;
+      }
+      if (step === NOT_READY || step.done === true) break;
+      if (settled) {
+        const item = step.value as Settled<unknown>;
+        flushBadInputs(item.index);
+        const at = locations.shift();
+        counts.records++;
+        if (item.status === 'fulfilled') write(item.value);
+        else recordError(at, item.reason);
+      } else {
+        locations.shift();
+        counts.records++;
+        write(step.value);
+      }
+    }
+    if (!state.interrupted && failure === undefined) flushBadInputs(Infinity);
+  } finally {
+    interrupt.onInterrupt = undefined;
+    await results.return?.();
+    progress.stop();
+    await queue.close({ force: true });
+  }
+  await out.end();
+  await errorsOut?.end();
+
+  const extra = args.verbose ? [`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`] : [];
+  if (state.interrupted) extra.push('interrupted');
+  // The failure first, then the summary: the last line says what was done.
+  if (failure !== undefined) {
+    process.stderr.write(`ordered-pool: ${failure.message}\n`);
+    if (args.verbose && failure.cause !== undefined) verbose(failure.cause);
+  }
+  process.stderr.write(`${progress.summary(queue.maxThreads, extra)}\n`);
+  if (failure !== undefined) return failure.exitCode;
+  return state.interrupted ? EXIT_INTERRUPTED : 0;
+}

@@ -1,0 +1,98 @@
+/**
+ * Worker-thread side of `spawnActor`: builds the actor from its module and serves the main
+ * thread's `sync`/`oneway` calls through comlink, into the actor's own mailbox.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/umd/node-adapter.js';
+import { findUncloneable } from '../lib/cloneable.js';
+import { DeferredCallHandler } from '../lib/deferred-call-handler.js';
+import { NotCloneableError } from '../lib/errors.js';
+import type { ActorHostApi, ActorHostData, CallOutcome } from '../lib/spawn-actor.js';
+import { encodeError } from '../lib/wire-error.js';
+
+type Calls = Record<string, (...args: unknown[]) => unknown>;
+
+const data = workerData as ActorHostData;
+const report = (error: unknown): void => { data.errorPort.postMessage(encodeError(error)); };
+
+async function build(): Promise<DeferredCallHandler> {
+  const exports = (await import(data.module)) as Record<string, unknown>;
+  const exported = exports[data.name];
+  const actor: unknown = typeof exported === 'function' ? new (exported as new (...args: unknown[]) => unknown)(...data.args) : exported;
+  if (!(actor instanceof DeferredCallHandler)) {
+    throw new TypeError(`Export '${data.name}' of ${data.module} is neither a DeferredCallHandler nor a subclass of it`);
+  }
+  actor.on('error', report);
+  const loop = data.run === undefined
+    ? actor.process({ forever: true })
+    : (actor as unknown as Calls)[data.run]?.call(actor);
+  if (data.run !== undefined && loop === undefined && typeof (actor as unknown as Calls)[data.run] !== 'function') {
+    throw new TypeError(`The actor has no method '${data.run}' to run as its loop`);
+  }
+  Promise.resolve(loop).catch(report);
+  return actor;
+}
+
+const building = build();
+building.catch(() => undefined);
+const cancels = new Map<number, AbortController>();
+const EXPIRED = Symbol('the caller\'s deadline passed');
+
+/**
+ * Runs `fn` with the actor only after one more poll phase of the event loop, i.e. after every
+ * message that had reached the port by then was read: a cancel sent while this thread was busy
+ * (say, in the call before) is seen before the call it cancels is queued. One immediate is not
+ * enough: a call read just before a long call ran would get its turn in the same check phase.
+ * Calls and posts go through the same FIFO, so they reach the mailbox in the order they were made.
+ */
+function admit<T>(fn: (actor: DeferredCallHandler) => T): Promise<T> {
+  return new Promise((resolve) => {
+    setImmediate(() => {
+      setImmediate(() => { resolve(building.then(fn)); });
+    });
+  });
+}
+
+const api: ActorHostApi = {
+  async ready() {
+    try {
+      await building;
+      return null;
+    } catch (error) {
+      return encodeError(error);
+    }
+  },
+  async call(id, method, args, deadline): Promise<CallOutcome> {
+    const controller = new AbortController();
+    cancels.set(id, controller);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const value = await admit((actor) => {
+        if (deadline !== undefined) {
+          // The caller's deadline as a Date.now() time: one that passed while this thread was busy
+          // aborts the call before it is queued, so it never runs.
+          timer = setTimeout(() => { controller.abort(EXPIRED); }, Math.max(0, deadline - Date.now()));
+          if (deadline <= Date.now()) controller.abort(EXPIRED);
+        }
+        return (actor.sync({ signal: controller.signal }) as unknown as Calls)[method]!(...args);
+      });
+      const uncloneable = findUncloneable(value);
+      if (uncloneable !== undefined) throw new NotCloneableError(`${method}() returned ${uncloneable}, which cannot be sent to the main thread`);
+      return { ok: true, value };
+    } catch (error) {
+      return { ok: false, error: encodeError(error), expired: controller.signal.reason === EXPIRED };
+    } finally {
+      clearTimeout(timer);
+      cancels.delete(id);
+    }
+  },
+  cancel(id) {
+    cancels.get(id)?.abort();
+  },
+  post(method, args) {
+    admit((actor) => { (actor.oneway as unknown as Calls)[method]!(...args); }).catch(report);
+  },
+};
+
+Comlink.expose(api, nodeEndpoint(parentPort!));
