@@ -78,6 +78,8 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   /** Accepted and not yet sent. */
   readonly #queued = new Denque<Slot>();
   readonly #batches = new Set<Batch>();
+  /** Batches whose results will be discarded (fail mode) but which still hold a pool call. */
+  readonly #discarded = new Set<Batch>();
   readonly #waiters: DeferredPromise<IteratorResult<T>>[] = [];
   readonly #roomWaiters: DeferredPromise<undefined>[] = [];
   readonly #finished = pDefer<undefined>();
@@ -95,6 +97,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   /** Thrown after the last item: the source itself failed. */
   #tailError: { reason: unknown } | undefined;
   #flushScheduled = false;
+  #delivering = false;
   #perItemMs = -1;
   /** Called when the window gains room, for sources that pull. */
   onRoom: (() => void) | undefined;
@@ -242,6 +245,8 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     if (this.#done) return;
     this.#terminal = { reason, throws };
     if (throws) this.#rethrow = { reason };
+    // An abort must reach a producer waiting in ready() as itself, not as a generic StoppedError.
+    if (throws) this.#rejectRoomWaiters(reason);
     this.#dropAll(reason);
     this.#finish(throws ? reason : undefined);
     this.#deliver();
@@ -311,16 +316,25 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   }
 
   #deliver(): void {
-    while (this.#waiters.length > 0) {
-      let result: IteratorResult<T> | undefined;
-      try {
-        result = this.#take();
-      } catch (error) {
-        this.#waiters.shift()?.reject(error);
-        continue;
+    // #take can call onRoom, whose source may end the window and so call back in here; the inner
+    // call would hand the waiter the end before the outer one hands it the item it just took.
+    // The outer loop takes again after each item, so the inner call has nothing to do.
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      while (this.#waiters.length > 0) {
+        let result: IteratorResult<T> | undefined;
+        try {
+          result = this.#take();
+        } catch (error) {
+          this.#waiters.shift()?.reject(error);
+          continue;
+        }
+        if (result === undefined) return;
+        this.#waiters.shift()?.resolve(result);
       }
-      if (result === undefined) return;
-      this.#waiters.shift()?.resolve(result);
+    } finally {
+      this.#delivering = false;
     }
   }
 
@@ -391,7 +405,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
 
   #flush(): void {
     const concurrency = this.#dispatcher.concurrency;
-    while (!this.#paused && this.#queued.length > 0 && this.#batches.size < concurrency) {
+    while (!this.#paused && this.#queued.length > 0 && this.#batches.size + this.#discarded.size < concurrency) {
       const room = this.#highWaterMark - this.active;
       const wanted = Math.min(this.#batchLimit(), this.#queued.length);
       // Refilling one slot at a time as a slow consumer frees them would cost a pool call per item:
@@ -437,7 +451,10 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   }
 
   #onOutcome(batch: Batch, outcome: BatchOutcome): void {
-    if (!this.#batches.delete(batch)) return;
+    if (!this.#batches.delete(batch)) {
+      this.#discarded.delete(batch);
+      return;
+    }
     const { slots } = batch;
     const perItem = outcome.runMs / slots.length;
     this.#perItemMs = this.#perItemMs < 0 ? perItem : this.#perItemMs * 0.7 + perItem * 0.3;
@@ -452,7 +469,10 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   }
 
   #onFailure(batch: Batch, thrown: unknown): void {
-    if (!this.#batches.delete(batch)) return;
+    if (!this.#batches.delete(batch)) {
+      this.#discarded.delete(batch);
+      return;
+    }
     const failure = thrown instanceof BatchFailure ? thrown : new BatchFailure(thrown, -1, false);
     const again: Slot[] = [];
     batch.slots.forEach((slot, i) => {
@@ -513,8 +533,15 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       if (slot.index > index && (slot.state === State.Queued || slot.state === State.Running)) this.#drop(slot, reason);
     }
     for (const batch of this.#batches) {
-      if (batch.slots.every((slot) => slot.index > index)) this.#batches.delete(batch);
+      if (batch.slots.every((slot) => slot.index > index)) {
+        this.#batches.delete(batch);
+        // Still running: it counts against the dispatcher's concurrency until it answers.
+        this.#discarded.add(batch);
+      }
     }
+    // Nothing after the failure will be consumed: keeping those slots would count never-sent
+    // items in `active` (above highWaterMark) and hold finished values until the end.
+    while ((this.#order.peekBack()?.index ?? -1) > index) this.#order.pop();
     this.#rejectRoomWaiters(reason);
   }
 
@@ -531,7 +558,10 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
  */
 function copyError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
-  const copy = Object.create(Object.getPrototypeOf(error) as object) as Error;
+  // Made by the Error constructor, so the copy is a real error (util.types.isNativeError, test
+  // runners and loggers check that), then given the original's class and fields.
+  const copy = new Error(error.message);
+  Object.setPrototypeOf(copy, Object.getPrototypeOf(error) as object);
   for (const key of Reflect.ownKeys(error)) {
     if (key === 'index') continue;
     Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(error, key)!);

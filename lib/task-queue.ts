@@ -4,7 +4,7 @@ import type { ResourceLimits, Transferable } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { BatchFailure, runCall, type BatchCall, type BatchOutcome, type Dispatcher } from './dispatcher.js';
 import { AbortError, QueueClosedError, TimeoutError, WorkerExitError } from './errors.js';
-import { assertTask, type Task } from './task.js';
+import { assertTask, taskLabel, type Task } from './task.js';
 import { PROGRESS_STRIDE, STRAY_ERROR, type BatchRequest, type BatchResponse, type RunnerData, type StrayErrorMessage } from './types.js';
 import { decodeError } from './wire-error.js';
 import { reportError } from './report-error.js';
@@ -186,7 +186,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
           }
           if (!settle()) return;
           watchdog.abort();
-          reject(new BatchFailure(new TimeoutError(limit), item, true));
+          reject(new BatchFailure(new TimeoutError(limit, taskLabel(call.task)), item, true));
         };
         const arm = (ms: number): void => {
           // Past MAX_TIMER_MS Node fires after 1 ms instead; `check` re-arms for what is left.

@@ -1,5 +1,8 @@
 import { findUncloneable } from './cloneable.js';
-import { ThrownValueError } from './errors.js';
+import {
+  AbortError, NotCloneableError, QueueClosedError, StoppedError, TaskLoadError, ThrownValueError,
+  TimeoutError, WorkerExitError,
+} from './errors.js';
 
 /**
  * An error flattened for `postMessage`. Structured clone keeps only `message` and `stack` of an
@@ -22,6 +25,21 @@ export interface WireError {
 
 const BUILTINS: Record<string, ErrorConstructor> = {
   Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+};
+/**
+ * This library's own errors, made in a worker (a task module that fails to load, a result that
+ * cannot be cloned), must still be `instanceof` their class on the main thread. Keyed by name and
+ * matched on `code` too, so a foreign error that happens to share a name is left alone.
+ */
+const OWN_ERRORS: Record<string, readonly [prototype: object, code: string]> = {
+  StoppedError: [StoppedError.prototype, 'ERR_STOPPED'],
+  AbortError: [AbortError.prototype, 'ABORT_ERR'],
+  TimeoutError: [TimeoutError.prototype, 'ERR_TIMEOUT'],
+  WorkerExitError: [WorkerExitError.prototype, 'ERR_WORKER_EXIT'],
+  QueueClosedError: [QueueClosedError.prototype, 'ERR_QUEUE_CLOSED'],
+  NotCloneableError: [NotCloneableError.prototype, 'ERR_NOT_CLONEABLE'],
+  TaskLoadError: [TaskLoadError.prototype, 'ERR_TASK_LOAD'],
+  ThrownValueError: [ThrownValueError.prototype, 'ERR_NON_ERROR_THROWN'],
 };
 const SKIPPED_PROPS = new Set(['name', 'message', 'stack', 'cause', 'errors']);
 const MAX_DEPTH = 8;
@@ -74,6 +92,8 @@ export function decodeError(wire: WireError, nested = false): unknown {
     for (const [key, value] of Object.entries(wire.props)) {
       (error as unknown as Record<string, unknown>)[key] = value;
     }
+    const own = wire.name === undefined ? undefined : OWN_ERRORS[wire.name];
+    if (own !== undefined && wire.ctor === 'Error' && wire.props.code === own[1]) Object.setPrototypeOf(error, own[0]);
   }
   return error;
 }

@@ -82,3 +82,26 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 export function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
+
+/**
+ * Records the OS thread count when a test starts; `check()` (after the test's queues are closed)
+ * fails the test if threads were left running, or on any unhandled rejection or process warning.
+ * Use it in `test.serial` tests: a concurrent test's threads would count too.
+ * @example
+ * const guard = leakGuard(t);
+ * const queue = new TaskQueue({ maxThreads: 2 });
+ * ...
+ * await queue.close();
+ * await guard.check();
+ */
+export function leakGuard(t: ExecutionContext): { readonly baseline: number; check(): Promise<void> } {
+  const baseline = threadCount();
+  return {
+    baseline,
+    async check() {
+      const back = await threadsBackTo(baseline);
+      t.true(back, `OS threads back to ${baseline} after close (now ${threadCount()})`);
+      assertNoLeaks(t);
+    },
+  };
+}
