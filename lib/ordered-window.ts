@@ -95,6 +95,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   /** Thrown after the last item: the source itself failed. */
   #tailError: { reason: unknown } | undefined;
   #flushScheduled = false;
+  #delivering = false;
   #perItemMs = -1;
   /** Called when the window gains room, for sources that pull. */
   onRoom: (() => void) | undefined;
@@ -311,16 +312,25 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   }
 
   #deliver(): void {
-    while (this.#waiters.length > 0) {
-      let result: IteratorResult<T> | undefined;
-      try {
-        result = this.#take();
-      } catch (error) {
-        this.#waiters.shift()?.reject(error);
-        continue;
+    // Taking an item can refill from the source, and a source that ends there delivers again:
+    // a nested pass would hand the next item to the waiter this pass is serving, losing this one.
+    // The outer loop sees whatever the nested call would have.
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      while (this.#waiters.length > 0) {
+        let result: IteratorResult<T> | undefined;
+        try {
+          result = this.#take();
+        } catch (error) {
+          this.#waiters.shift()?.reject(error);
+          continue;
+        }
+        if (result === undefined) return;
+        this.#waiters.shift()?.resolve(result);
       }
-      if (result === undefined) return;
-      this.#waiters.shift()?.resolve(result);
+    } finally {
+      this.#delivering = false;
     }
   }
 
