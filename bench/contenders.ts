@@ -45,20 +45,19 @@ export function* range(n: number): Generator<number> {
   for (let i = 0; i < n; i++) yield i;
 }
 
+async function sum(values: AsyncIterable<unknown>): Promise<number> {
+  let total = 0;
+  for await (const value of values) total += value as number;
+  return total;
+}
+
 export function orderedTask(name: TaskName): Task<[number], number> {
   return task<[number], number>(TASKS_URL, name);
 }
 
 export function orderedMapContender(name: string, pools: Pools, fn: TaskName, n: number, options: OrderedOptions<'fail'> = {}): Contender {
   const t = orderedTask(fn);
-  return {
-    name,
-    async run() {
-      let sum = 0;
-      for await (const value of orderedMap(range(n), t, { queue: pools.queue, ...options })) sum += value;
-      return sum;
-    },
-  };
+  return { name, run: () => sum(orderedMap(range(n), t, { queue: pools.queue, ...options })) };
 }
 
 export function producerContender(name: string, pools: Pools, fn: TaskName, n: number): Contender {
@@ -67,11 +66,7 @@ export function producerContender(name: string, pools: Pools, fn: TaskName, n: n
     name,
     async run() {
       const producer = new OrderedItemProducer<number>({ queue: pools.queue });
-      const consumed = producer.start(async (items) => {
-        let sum = 0;
-        for await (const value of items) sum += value;
-        return sum;
-      });
+      const consumed = producer.start(sum);
       for (let i = 0; i < n; i++) {
         await producer.ready();
         void producer.produceItem(t, i);
@@ -88,58 +83,53 @@ export function piscinaContender(name: string, pools: Pools, fn: TaskName, n: nu
     name,
     async run() {
       let next = 0;
-      let sum = 0;
+      let total = 0;
       const lane = async (): Promise<void> => {
         while (next < n) {
           const i = next++;
-          // Not `sum += await`: that reads `sum` before the await and loses the other lanes' additions.
+          // Not `total += await`: that reads `total` before the await and loses the other lanes' additions.
           const value = await pools.piscina.run(i, { name: fn }) as number;
-          sum += value;
+          total += value;
         }
       };
       await Promise.all(Array.from({ length: Math.min(WINDOW, n) }, lane));
-      return sum;
+      return total;
     },
   };
 }
 
-export function pMapContender(name: string, pools: Pools, fn: TaskName, n: number, concurrency = WINDOW): Contender {
-  return {
-    name,
-    async run() {
-      let sum = 0;
-      const mapper = (i: number): Promise<number> => pools.piscina.run(i, { name: fn }) as Promise<number>;
-      for await (const value of pMapIterable(range(n), mapper, { concurrency })) sum += value;
-      return sum;
-    },
-  };
+/** One plain piscina task per item. */
+function piscinaMapper(pools: Pools, fn: TaskName): (i: number) => Promise<number> {
+  return (i) => pools.piscina.run(i, { name: fn }) as Promise<number>;
+}
+
+export function pMapContender(name: string, pools: Pools, fn: TaskName, n: number): Contender {
+  return { name, run: () => sum(pMapIterable(range(n), piscinaMapper(pools, fn), { concurrency: WINDOW })) };
 }
 
 export function readableContender(name: string, pools: Pools, fn: TaskName, n: number): Contender {
-  return {
-    name,
-    async run() {
-      let sum = 0;
-      const mapper = (i: number): Promise<number> => pools.piscina.run(i, { name: fn }) as Promise<number>;
-      for await (const value of Readable.from(range(n)).map(mapper, { concurrency: WINDOW })) sum += value as number;
-      return sum;
-    },
-  };
+  return { name, run: () => sum(Readable.from(range(n)).map(piscinaMapper(pools, fn), { concurrency: WINDOW })) };
 }
 
 /** No workers: the function called on the main thread, through an async generator like the others' iteration. */
 export function mainThreadContender(name: string, fn: (x: number) => number, n: number): Contender {
+  // An async generator is what a main-thread pipeline of async stages looks like; it needs no await.
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async function* results(): AsyncGenerator<number> {
+    for (let i = 0; i < n; i++) yield fn(i);
+  }
+  return { name, run: () => sum(results()) };
+}
+
+/** The contenders every throughput suite runs, by role, each name ending in `suffix`. */
+export function lineup(pools: Pools, fn: TaskName, onMain: (x: number) => number, n: number, suffix = ''): Record<Role, Contender> {
   return {
-    name,
-    async run() {
-      // An async generator is what a main-thread pipeline of async stages looks like; it needs no await.
-      // eslint-disable-next-line @typescript-eslint/require-await
-      async function* results(): AsyncGenerator<number> {
-        for (let i = 0; i < n; i++) yield fn(i);
-      }
-      let sum = 0;
-      for await (const value of results()) sum += value;
-      return sum;
-    },
+    map: orderedMapContender(`ordered-pool orderedMap${suffix}`, pools, fn, n),
+    producer: producerContender(`ordered-pool producer${suffix}`, pools, fn, n),
+    piscina: piscinaContender(`piscina run, window (unordered)${suffix}`, pools, fn, n),
+    pmap: pMapContender(`p-map pMapIterable over piscina${suffix}`, pools, fn, n),
+    readable: readableContender(`Readable.map over piscina${suffix}`, pools, fn, n),
+    main: mainThreadContender('main thread', onMain, n),
   };
 }
+export type Role = 'map' | 'producer' | 'piscina' | 'pmap' | 'readable' | 'main';

@@ -1,7 +1,5 @@
 /** Suite 2: CPU-bound items (~1 ms of pure compute each): speedup over the main thread. */
-import {
-  mainThreadContender, makePools, orderedMapContender, pMapContender, piscinaContender, producerContender, readableContender,
-} from './contenders.js';
+import { lineup, makePools, orderedMapContender } from './contenders.js';
 import { fmt, interleave, ratioText, round, spread, target, type RunConfig, type SuiteResult } from './harness.js';
 import { cpu } from './tasks.js';
 
@@ -10,26 +8,11 @@ export async function run(config: RunConfig): Promise<SuiteResult> {
   const pools = makePools();
   const single = makePools(1);
   const all = `${pools.threads} threads`;
-  const names = {
-    main: 'main thread',
-    one: 'ordered-pool orderedMap, 1 thread',
-    map: `ordered-pool orderedMap, ${all}`,
-    producer: `ordered-pool producer, ${all}`,
-    piscina: `piscina run, window, ${all}`,
-    pmap: `p-map pMapIterable over piscina, ${all}`,
-    readable: `Readable.map over piscina, ${all}`,
-  };
+  const c = lineup(pools, 'cpu', cpu, n, `, ${all}`);
+  const one = orderedMapContender('ordered-pool orderedMap, 1 thread', single, 'cpu', n);
   try {
-    const measured = await interleave('cpu', [
-      mainThreadContender(names.main, cpu, n),
-      orderedMapContender(names.one, single, 'cpu', n),
-      orderedMapContender(names.map, pools, 'cpu', n),
-      producerContender(names.producer, pools, 'cpu', n),
-      piscinaContender(names.piscina, pools, 'cpu', n),
-      pMapContender(names.pmap, pools, 'cpu', n),
-      readableContender(names.readable, pools, 'cpu', n),
-    ], config);
-    const main = measured.get(names.main)!.median;
+    const measured = await interleave('cpu', [c.main, one, c.map, c.producer, c.piscina, c.pmap, c.readable], config);
+    const main = measured.get(c.main.name)!.median;
     const rows = [...measured].map(([name, s]) => [name, spread(s), fmt((s.median * 1000) / n), ratioText(main / s.median)]);
     const figures = Object.fromEntries([...measured].map(([name, s]) => [name, {
       ms: { min: round(s.min, 3), median: round(s.median, 3), max: round(s.max, 3) },
@@ -45,7 +28,7 @@ export async function run(config: RunConfig): Promise<SuiteResult> {
       rows,
       figures,
       targets: [
-        target('cpu-speedup', main / measured.get(names.map)!.median, '>=', 1.85, `orderedMap on ${all}: speedup over the main thread`),
+        target('cpu-speedup', main / measured.get(c.map.name)!.median, '>=', 1.85, `orderedMap on ${all}: speedup over the main thread`),
       ],
       notes: [`main thread: ${fmt((main * 1000) / n)} µs of compute per item on this machine`],
     };

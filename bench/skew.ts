@@ -1,31 +1,15 @@
 /** Suite 3: skewed durations (1% of items 20 ms, the rest 0.1 ms): what keeping order costs. */
-import {
-  mainThreadContender, makePools, WINDOW, orderedMapContender, pMapContender, piscinaContender, producerContender, readableContender,
-} from './contenders.js';
+import { lineup, makePools, WINDOW } from './contenders.js';
 import { fmt, interleave, ratioText, round, spread, target, type RunConfig, type SuiteResult } from './harness.js';
 import { skew } from './tasks.js';
 
 export async function run(config: RunConfig): Promise<SuiteResult> {
   const n = config.quick ? 1000 : 2000;
   const pools = makePools();
-  const names = {
-    map: 'ordered-pool orderedMap (defaults)',
-    producer: 'ordered-pool producer (defaults)',
-    piscina: 'piscina run, window (unordered)',
-    pmap: 'p-map pMapIterable over piscina',
-    readable: 'Readable.map over piscina',
-    main: 'main thread',
-  };
+  const c = lineup(pools, 'skew', skew, n);
   try {
-    const measured = await interleave('skew', [
-      orderedMapContender(names.map, pools, 'skew', n),
-      producerContender(names.producer, pools, 'skew', n),
-      piscinaContender(names.piscina, pools, 'skew', n),
-      pMapContender(names.pmap, pools, 'skew', n),
-      readableContender(names.readable, pools, 'skew', n),
-      mainThreadContender(names.main, skew, n),
-    ], config);
-    const unordered = measured.get(names.piscina)!.median;
+    const measured = await interleave('skew', [c.map, c.producer, c.piscina, c.pmap, c.readable, c.main], config);
+    const unordered = measured.get(c.piscina.name)!.median;
     const rows = [...measured].map(([name, s]) => [name, spread(s), ratioText(s.median / unordered)]);
     const figures = Object.fromEntries([...measured].map(([name, s]) => [name, {
       ms: { min: round(s.min, 3), median: round(s.median, 3), max: round(s.max, 3) },
@@ -40,7 +24,7 @@ export async function run(config: RunConfig): Promise<SuiteResult> {
       rows,
       figures,
       targets: [
-        target('skew-ordered-vs-unordered', measured.get(names.map)!.median / unordered, '<=', 1.1,
+        target('skew-ordered-vs-unordered', measured.get(c.map.name)!.median / unordered, '<=', 1.1,
           'orderedMap at default settings: its time over raw piscina\'s unordered time'),
       ],
       notes: [`windowed contenders keep ${fmt(WINDOW)} items in flight, ordered-pool's default highWaterMark`],

@@ -1,36 +1,19 @@
 /** Suite 1: trivial tasks (`x => x + 1`), where everything measured is per-item overhead. */
-import {
-  mainThreadContender, makePools, orderedMapContender, pMapContender, piscinaContender, producerContender, readableContender,
-} from './contenders.js';
+import { lineup, makePools, orderedMapContender } from './contenders.js';
 import { fmt, interleave, ratioText, round, spread, target, type RunConfig, type SuiteResult } from './harness.js';
 import { increment } from './tasks.js';
 
 export async function run(config: RunConfig): Promise<SuiteResult> {
   const n = config.quick ? 20_000 : 200_000;
   const pools = makePools();
-  const names = {
-    map: 'ordered-pool orderedMap',
-    producer: 'ordered-pool producer',
-    nobatch: 'ordered-pool orderedMap, batchSize 1',
-    piscina: 'piscina run, window (unordered)',
-    pmap: 'p-map pMapIterable over piscina',
-    readable: 'Readable.map over piscina',
-    main: 'main thread, async generator',
-  };
+  const c = lineup(pools, 'increment', increment, n);
+  const nobatch = orderedMapContender('ordered-pool orderedMap, batchSize 1', pools, 'increment', n, { batchSize: 1 });
   try {
-    const measured = await interleave('trivial', [
-      orderedMapContender(names.map, pools, 'increment', n),
-      producerContender(names.producer, pools, 'increment', n),
-      orderedMapContender(names.nobatch, pools, 'increment', n, { batchSize: 1 }),
-      piscinaContender(names.piscina, pools, 'increment', n),
-      pMapContender(names.pmap, pools, 'increment', n),
-      readableContender(names.readable, pools, 'increment', n),
-      mainThreadContender(names.main, increment, n),
-    ], config);
+    const measured = await interleave('trivial', [c.map, c.producer, nobatch, c.piscina, c.pmap, c.readable, c.main], config);
     const perSecond = (ms: number): number => n / (ms / 1000);
     const median = (name: string): number => measured.get(name)!.median;
-    const piscina = median(names.piscina);
-    const main = median(names.main);
+    const piscina = median(c.piscina.name);
+    const main = median(c.main.name);
     const rows = [...measured].map(([name, s]) => [
       name,
       spread(s, perSecond),
@@ -52,9 +35,9 @@ export async function run(config: RunConfig): Promise<SuiteResult> {
       rows,
       figures,
       targets: [
-        target('trivial-vs-piscina', piscina / median(names.map), '>=', 20, 'orderedMap items/s over raw piscina items/s'),
-        target('trivial-vs-main', main / median(names.map), '>=', 0.5, 'orderedMap items/s over the main-thread async generator (stretch goal)'),
-        target('nobatch-vs-piscina', median(names.nobatch) / piscina, '<=', 1.05, 'orderedMap with batchSize 1: its time over raw piscina\'s'),
+        target('trivial-vs-piscina', piscina / median(c.map.name), '>=', 20, 'orderedMap items/s over raw piscina items/s'),
+        target('trivial-vs-main', main / median(c.map.name), '>=', 0.5, 'orderedMap items/s over the main-thread async generator (stretch goal)'),
+        target('nobatch-vs-piscina', median(nobatch.name) / piscina, '<=', 1.05, 'orderedMap with batchSize 1: its time over raw piscina\'s'),
       ],
       notes: [],
     };
