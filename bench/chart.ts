@@ -26,6 +26,8 @@ const BY_VALUE = { field: 'value', op: 'max', order: 'descending' };
 const COLORS = { domain: ['ordered-pool', 'others'], range: ['#1f77b4', '#aaaaaa'] };
 
 function bars(title: string, values: { contender: string; value: number }[], axis: string, log: boolean): Record<string, unknown> {
+  // A log scale has no zero for bars to start from: they start at a power of ten below the smallest.
+  const floor = log ? 10 ** Math.floor(Math.log10(Math.max(1, Math.min(...values.map((v) => v.value))))) : 0;
   return {
     title,
     width: 320,
@@ -36,7 +38,8 @@ function bars(title: string, values: { contender: string; value: number }[], axi
         mark: 'bar',
         encoding: {
           y: { field: 'contender', type: 'nominal', sort: BY_VALUE, title: null, axis: { labelLimit: 400 } },
-          x: { field: 'value', type: 'quantitative', title: axis, scale: log ? { type: 'log' } : {} },
+          x: { field: 'value', type: 'quantitative', title: axis, scale: log ? { type: 'log', domainMin: floor } : {} },
+          x2: { datum: floor },
           color: { field: 'family', type: 'nominal', scale: COLORS, legend: null },
         },
       },
@@ -57,7 +60,7 @@ export async function renderChart(suites: readonly SuiteResult[], subtitle: stri
   const trivial = suites.find((s) => s.id === 'trivial');
   if (trivial !== undefined) {
     const values = Object.entries(trivial.figures as Figures).map(([contender, f]) => ({ contender, value: f.itemsPerSecond ?? 0 }));
-    panels.push(bars(`Trivial tasks: items/s (log scale), ${String(trivial.params.items)} items`, values, 'items/s', true));
+    panels.push(bars(`Trivial tasks: items/s (log scale), ${Number(trivial.params.items).toLocaleString('en-US')} items`, values, 'items/s', true));
   }
   const cpu = suites.find((s) => s.id === 'cpu');
   if (cpu !== undefined) {
