@@ -4,7 +4,7 @@
  * suite; writes bench/results/latest.json (or partial.json when only some suites ran) and the chart.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { renderChart } from './chart.js';
 import { clearProgress, fmt, renderTable, type RunConfig, type SuiteResult, type Target } from './harness.js';
@@ -62,6 +62,8 @@ const machine = {
   platform: `${process.platform} ${release()} ${process.arch}`,
   node: process.version,
   v8: process.versions.v8,
+  /** 1, 5 and 15 minute load averages as the run starts: a busy machine explains wide min-max spreads. */
+  loadAverageAtStart: loadavg().map((v) => Math.round(v * 100) / 100),
 };
 const packages: Record<string, string> = {
   'ordered-pool': await versionOf('.'),
@@ -70,7 +72,8 @@ const packages: Record<string, string> = {
 };
 
 console.log(`ordered-pool bench${config.quick ? ' (quick)' : ''}: ${machine.cpu}, ${machine.availableParallelism} cores, node ${machine.node}, ` +
-  `piscina ${packages.piscina ?? '?'}, p-map ${packages['p-map'] ?? '?'}; ${repeats} repeats after a warm-up, interleaved`);
+  `piscina ${packages.piscina ?? '?'}, p-map ${packages['p-map'] ?? '?'}; ${repeats} repeats after a warm-up, interleaved; ` +
+  `load average ${machine.loadAverageAtStart.join(' ')}`);
 const started = performance.now();
 const suites: SuiteResult[] = [];
 for (const name of chosen) {
