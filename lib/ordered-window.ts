@@ -372,11 +372,13 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
 
   #notifyRoom(): void {
     if (!this.hasRoom) return;
+    // Producers and pulling sources refill a batch's worth at a time, not one item per item
+    // consumed: woken per item, they would trickle single items into one-item pool calls.
+    if (this.#highWaterMark - this.#order.length < this.#batchLimit()) return;
     if (this.#roomWaiters.length > 0) {
       for (const waiter of this.#roomWaiters.splice(0)) waiter.resolve(undefined);
     }
-    // A pulling source refills a batch's worth at a time, not one item per item consumed.
-    if (this.onRoom !== undefined && this.#highWaterMark - this.#order.length >= this.#batchLimit()) this.onRoom();
+    this.onRoom?.();
   }
 
   #rejectRoomWaiters(reason: unknown): void {

@@ -1,0 +1,38 @@
+/** Suite 2: CPU-bound items (~1 ms of pure compute each): speedup over the main thread. */
+import { lineup, makePools, orderedMapContender } from './contenders.js';
+import { fmt, interleave, ratioText, round, spread, target, type RunConfig, type SuiteResult } from './harness.js';
+import { cpu } from './tasks.js';
+
+export async function run(config: RunConfig): Promise<SuiteResult> {
+  const n = config.quick ? 500 : 5000;
+  const pools = makePools();
+  const single = makePools(1);
+  const all = `${pools.threads} threads`;
+  const c = lineup(pools, 'cpu', cpu, n, `, ${all}`);
+  const one = orderedMapContender('ordered-pool orderedMap, 1 thread', single, 'cpu', n);
+  try {
+    const measured = await interleave('cpu', [c.main, one, c.map, c.producer, c.piscina, c.pmap, c.readable], config);
+    const main = measured.get(c.main.name)!.median;
+    const rows = [...measured].map(([name, s]) => [name, spread(s), fmt((s.median * 1000) / n), ratioText(main / s.median)]);
+    const figures = Object.fromEntries([...measured].map(([name, s]) => [name, {
+      ms: { min: round(s.min, 3), median: round(s.median, 3), max: round(s.max, 3) },
+      itemsPerSecond: Math.round(n / (s.median / 1000)),
+      speedup: round(main / s.median, 3),
+      samplesMs: s.samples.map((v) => round(v, 3)),
+    }]));
+    return {
+      id: 'cpu',
+      title: `CPU-bound: ~1 ms of compute per item, ${n.toLocaleString('en-US')} items`,
+      params: { items: n, threads: pools.threads, repeats: config.repeats },
+      headers: ['contender', 'ms min / median / max', 'µs/item', 'speedup vs main'],
+      rows,
+      figures,
+      targets: [
+        target('cpu-speedup', main / measured.get(c.map.name)!.median, '>=', 1.85, `orderedMap on ${all}: speedup over the main thread`),
+      ],
+      notes: [`main thread: ${fmt((main * 1000) / n)} µs of compute per item on this machine`],
+    };
+  } finally {
+    await Promise.all([pools.close(), single.close()]);
+  }
+}
