@@ -115,7 +115,7 @@ test('--errors fail: a line of NDJSON that is not JSON stops the run after the r
   const result = await run(['map', FIXTURES, '-e', 'total', '-f', 'ndjson'], '{"id":1,"price":1,"qty":1}\n{"id":2,"price":\n{"id":3,"price":1,"qty":1}\n');
   t.is(result.code, 1);
   t.is(result.stdout, '{"id":1,"total":1}\n');
-  t.regex(result.stderr, /input at line 2 is not a record: invalid JSON/);
+  t.regex(result.stderr, /record at line 2 failed: SyntaxError/);
 });
 
 test('--timeout fails the records that run too long', async (t) => {

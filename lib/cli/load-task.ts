@@ -8,7 +8,11 @@ import { pathToFileURL } from 'node:url';
 import { task, type Task } from '../task.js';
 import { CliError } from './cli-error.js';
 
-export async function loadTask(module: string, exportName: string): Promise<Task<readonly [unknown]>> {
+/**
+ * Checks the module, then returns the task the threads run: `workers/record-mapper` bound to the
+ * user's function, which also decodes NDJSON records and encodes results there (`json`).
+ */
+export async function loadTask(module: string, exportName: string, json: boolean): Promise<Task<readonly [unknown], string | undefined>> {
   const file = resolve(module);
   try {
     const info = await stat(file);
@@ -32,5 +36,7 @@ export async function loadTask(module: string, exportName: string): Promise<Task
     const what = exportName in namespace ? `its export '${exportName}' is ${typeof fn}, not a function` : `it has no export named '${exportName}'`;
     throw new CliError(`cannot use module '${module}': ${what} (${found}); choose one with --export NAME`);
   }
-  return task<readonly [unknown]>(url, exportName);
+  const mapper = new URL('../../workers/record-mapper.js', import.meta.url);
+  mapper.search = new URLSearchParams({ module: url.href, export: exportName, json: json ? '1' : '0' }).toString();
+  return task<readonly [unknown], string | undefined>(mapper, 'mapRecord');
 }

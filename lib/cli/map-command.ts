@@ -10,19 +10,11 @@ import { TaskQueue } from '../task-queue.js';
 import type { MapArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import { loadTask } from './load-task.js';
-import { LineWriter, resultLine } from './output.js';
+import { LineWriter } from './output.js';
 import { Progress } from './progress.js';
 import { checkInputs, formatLocation, openInputs, type Location } from './records.js';
 
 export const EXIT_INTERRUPTED = 130;
-
-/** A line of input that was not a record (bad JSON), waiting for its turn in the output order. */
-interface BadInput {
-  /** Index of the record it comes before. */
-  readonly before: number;
-  readonly at: Location;
-  readonly message: string;
-}
 
 export interface Interrupt {
   /** Set to the handler to call on the first Ctrl-C; the caller owns the signal itself. */
@@ -44,7 +36,7 @@ const NOT_READY = Symbol('not ready');
 
 /** Runs the command; resolves with the exit code. Throws `CliError` for set-up failures. */
 export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (error: unknown) => void): Promise<number> {
-  const fn = await loadTask(args.module, args.exportName);
+  const fn = await loadTask(args.module, args.exportName, args.format === 'ndjson');
   const totalBytes = await checkInputs(args.inputs);
   const out = await LineWriter.open(args.output, 'output');
   const errorsOut = args.errors !== 'record' ? undefined
@@ -53,22 +45,8 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
   const queue = new TaskQueue(args.threads === undefined ? {} : { maxThreads: args.threads });
   queue.on('error', (error: unknown) => { process.stderr.write(`ordered-pool: warning: a worker reported ${oneLine(error)}\n`); });
   const locations = new Denque<Location>();
-  const badInputs = new Denque<BadInput>();
-  let pushed = 0;
   const input = openInputs(args.inputs, args.format, totalBytes, {
-    record: (at) => {
-      locations.push(at);
-      pushed++;
-    },
-    bad: (at, message) => {
-      if (args.errors === 'fail') throw new CliError(`input at ${formatLocation(at)} is not a record: ${message}`);
-      if (args.errors === 'skip') {
-        counts.records++;
-        counts.errors++;
-      } else {
-        badInputs.push({ before: pushed, at, message });
-      }
-    },
+    record: (at) => { locations.push(at); },
   });
   // A progress line redrawn among result lines on the same terminal would garble both.
   const showProgress = args.progress ?? (process.stderr.isTTY && (args.output !== undefined || !process.stdout.isTTY));
@@ -81,15 +59,7 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
     if (args.verbose) verbose(error);
     errorsOut?.line(JSON.stringify({ line: at?.line, ...(at?.source === '-' ? {} : { file: at?.source }), error: describe(error) }));
   };
-  const flushBadInputs = (upTo: number): void => {
-    for (let bad = badInputs.peekFront(); bad !== undefined && bad.before <= upTo; bad = badInputs.peekFront()) {
-      badInputs.shift();
-      counts.records++;
-      recordError(bad.at, new SyntaxError(bad.message));
-    }
-  };
-  const write = (value: unknown): void => {
-    const line = resultLine(value);
+  const write = (line: string | undefined): void => {
     if (line === undefined) return;
     counts.written++;
     out.line(line);
@@ -97,7 +67,7 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
 
   const options = { queue, highWaterMark: args.window, batchSize: args.batch, timeout: args.timeout };
   const settled = args.errors !== 'fail';
-  const results: AsyncIterator<unknown> = settled
+  const results: AsyncIterator<Settled<string | undefined> | string | undefined> = settled
     ? orderedMap(input.values, fn, { ...options, errors: 'settle' })
     : orderedMap(input.values, fn, { ...options, errors: 'fail' });
 
@@ -110,12 +80,13 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
   };
 
   let failure: CliError | undefined;
+  type Step = IteratorResult<Settled<string | undefined> | string | undefined>;
   try {
     for (;;) {
       if (out.blocked !== undefined) await out.blocked;
       out.check();
       if (out.closed) break;
-      let step: IteratorResult<unknown> | typeof NOT_READY;
+      let step: Step | typeof NOT_READY;
       try {
         if (state.interrupted) {
           // After Ctrl-C, only results that are already done and next in order are written.
@@ -140,8 +111,7 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
       }
       if (step === NOT_READY || step.done === true) break;
       if (settled) {
-        const item = step.value as Settled<unknown>;
-        flushBadInputs(item.index);
+        const item = step.value as Settled<string | undefined>;
         const at = locations.shift();
         counts.records++;
         if (item.status === 'fulfilled') write(item.value);
@@ -149,10 +119,9 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
       } else {
         locations.shift();
         counts.records++;
-        write(step.value);
+        write(step.value as string | undefined);
       }
     }
-    if (!state.interrupted && failure === undefined) flushBadInputs(Infinity);
   } finally {
     interrupt.onInterrupt = undefined;
     await results.return?.();

@@ -90,11 +90,4 @@ export class LineWriter {
 }
 
 /** One result as one line: strings as they are, anything else as JSON; undefined writes nothing. */
-export function resultLine(value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'bigint') return value.toString();
-  // JSON.stringify gives undefined for a function or symbol, which its type does not admit.
-  const json: string | undefined = JSON.stringify(value);
-  return json;
-}
+
