@@ -82,9 +82,18 @@ export function encodeError(error: unknown, depth = 0): WireError {
 export function decodeError(wire: WireError, nested = false): unknown {
   if (wire.kind === 'value') return nested ? wire.value : new ThrownValueError(wire.value);
   const message = wire.message ?? '';
-  const error = wire.ctor === 'AggregateError'
-    ? new AggregateError((wire.errors ?? []).map((e) => decodeError(e, true)), message)
-    : new (BUILTINS[wire.ctor ?? 'Error'] ?? Error)(message);
+  // The worker's stack replaces this one at once: capturing a trace here would cost the main
+  // thread several microseconds per failed item for nothing.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let error: Error;
+  try {
+    error = wire.ctor === 'AggregateError'
+      ? new AggregateError((wire.errors ?? []).map((e) => decodeError(e, true)), message)
+      : new (BUILTINS[wire.ctor ?? 'Error'] ?? Error)(message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
   if (wire.name !== undefined && wire.name !== error.name) define(error, 'name', wire.name);
   define(error, 'stack', wire.stack);
   if (wire.cause !== undefined) define(error, 'cause', decodeError(wire.cause, true));
