@@ -56,7 +56,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, 
  * A pool call costs ~40 µs; a batch that runs ~2 ms keeps that under 2% while a slow item still
  * holds back only a few neighbours.
  */
-const TARGET_BATCH_MS = 2;
+const TARGET_BATCH_MS = 5;
 const MAX_BATCH = 1024;
 /** A thread that dies under an item gets that item blamed; its batch-mates are sent again, this often at most. */
 const MAX_ATTEMPTS = 3;
