@@ -53,7 +53,7 @@ export interface WindowOptions {
 const NO_TRANSFER: readonly Transferable[] = Object.freeze([]);
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 /**
- * A pool call costs ~40 µs; a batch that runs ~2 ms keeps that under 2% while a slow item still
+ * A pool call costs ~40 µs; a batch that runs ~5 ms keeps that under 1% while a slow item still
  * holds back only a few neighbours.
  */
 const TARGET_BATCH_MS = 5;
