@@ -1,9 +1,9 @@
 /**
- * `npm start`: runs `ordered-pool map` (the built CLI, as a user would) over half a million
+ * `npm start`: runs `ordered-pool map` (the built CLI, as a user would) over a million
  * generated orders, then the same work on the main thread alone, and shows both times and a
  * checksum of each output, so you see the speed-up and that the output is identical, in input order.
  *
- * Options: --records N (default 500,000; each run takes ~30 s per million records per core).
+ * Options: --records N (default 1,000,000; each run takes ~30 s per million records per core).
  * The input is generated once into examples/data/.
  */
 import { spawn } from 'node:child_process';
@@ -24,7 +24,7 @@ const cli = fileURLToPath(new URL('../lib/cli/main.js', import.meta.url));
 const transform = fileURLToPath(new URL('./enrich-order.js', import.meta.url));
 const number = new Intl.NumberFormat('en-US');
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '500000' } } });
+const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' } } });
 const records = Number(values.records);
 if (!Number.isSafeInteger(records) || records < 1) throw new TypeError(`--records expects a positive integer, got '${values.records}'`);
 
