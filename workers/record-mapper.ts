@@ -7,16 +7,16 @@
  * URL is its own module instance, loaded once per thread like any task module.
  */
 import { resultLine } from '../lib/cli/result-line.js';
+import { TaskLoadError } from '../lib/errors.js';
+import { isThenable, loadTask } from '../lib/load-task.js';
 
 const params = new URL(import.meta.url).searchParams;
-const moduleUrl = params.get('module') ?? '';
-const exportName = params.get('export') ?? 'default';
 const json = params.get('json') === '1';
-const user = (await import(moduleUrl) as Record<string, unknown>)[exportName];
-if (typeof user !== 'function') throw new TypeError(`${moduleUrl} has no function export '${exportName}'`);
-const fn = user as (record: unknown) => unknown;
+const loaded = await loadTask(params.get('module') ?? '', params.get('export') ?? 'default');
+if (loaded instanceof TaskLoadError) throw loaded;
+const fn = loaded;
 
 export function mapRecord(record: unknown): string | undefined | Promise<string | undefined> {
   const result = fn(json ? JSON.parse(record as string) : record);
-  return result instanceof Promise ? result.then(resultLine) : resultLine(result);
+  return isThenable(result) ? Promise.resolve(result).then(resultLine) : resultLine(result);
 }
