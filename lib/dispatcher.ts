@@ -55,19 +55,33 @@ export async function runCall(dispatcher: Dispatcher, task: Task, args: readonly
   const transferList: Transferable[] = [];
   const prepared = prepareArgs(task, args, transferList);
   const { timeout, signal } = task.options;
-  try {
-    const outcome = await dispatcher.runBatch({
-      task,
-      args: [prepared],
-      transferList,
-      timeouts: timeout === undefined ? undefined : [timeout],
-      signal,
-    });
-    if (outcome.errors?.has(0) === true) throw outcome.errors.get(0);
-    return outcome.values[0];
-  } catch (error) {
-    throw error instanceof BatchFailure ? error.error : error;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const outcome = await dispatcher.runBatch({
+        task,
+        args: [prepared],
+        transferList,
+        timeouts: timeout === undefined ? undefined : [timeout],
+        signal,
+      });
+      if (outcome.errors?.has(0) === true) throw outcome.errors.get(0);
+      return outcome.values[0];
+    } catch (error) {
+      if (!(error instanceof BatchFailure)) throw error;
+      if (!mayResend(error, error.culprit === 0, attempt, transferList.length > 0)) throw error.error;
+    }
   }
+}
+
+/** How often an item is sent at most when threads die under other items. */
+const MAX_ATTEMPTS = 3;
+
+/**
+ * Whether an item of a failed call can be sent again: not the culprit, not after a failure that
+ * is final, not a third time, and not when its buffers were moved to the thread that died.
+ */
+export function mayResend(failure: BatchFailure, isCulprit: boolean, attempt: number, transferred: boolean): boolean {
+  return failure.retryable && !isCulprit && attempt < MAX_ATTEMPTS && !transferred;
 }
 
 /**
@@ -77,14 +91,14 @@ export async function runCall(dispatcher: Dispatcher, task: Task, args: readonly
 export function prepareArgs(task: Pick<Task, 'module' | 'name'>, args: readonly unknown[], transferList: Transferable[]): readonly unknown[] {
   // Numbers and strings need no checking and no copy: the common case costs one loop.
   if (args.every(isPlain)) return args;
-  const prepared = new Array<unknown>(args.length);
+  const prepared: unknown[] = [];
   for (let i = 0; i < args.length; i++) {
     const value = unwrapTransfer(args[i], transferList);
     const bad = findUncloneable(value);
     if (bad !== undefined) {
       throw new NotCloneableError(`Argument ${i + 1} of ${taskLabel(task)} is not cloneable: ${bad}`);
     }
-    prepared[i] = value;
+    prepared.push(value);
   }
   return prepared;
 }

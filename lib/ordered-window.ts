@@ -9,7 +9,7 @@ import type { Transferable } from 'node:worker_threads';
 import { setMaxListeners } from 'node:events';
 import Denque from 'denque';
 import pDefer, { type DeferredPromise } from 'p-defer';
-import { BatchFailure, prepareArgs, type BatchOutcome, type Dispatcher } from './dispatcher.js';
+import { BatchFailure, mayResend, prepareArgs, type BatchOutcome, type Dispatcher } from './dispatcher.js';
 import { AbortError, StoppedError, tagItemError } from './errors.js';
 import { taskLabel, type Task } from './task.js';
 
@@ -58,8 +58,6 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, 
  */
 const TARGET_BATCH_MS = 5;
 const MAX_BATCH = 1024;
-/** A thread that dies under an item gets that item blamed; its batch-mates are sent again, this often at most. */
-const MAX_ATTEMPTS = 3;
 const noop = (): void => undefined;
 
 export class OrderedWindow<T> implements AsyncIterableIterator<T> {
@@ -479,7 +477,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     const again: Slot[] = [];
     batch.slots.forEach((slot, i) => {
       if (slot.state !== State.Running) return;
-      if (i === failure.culprit || !failure.retryable || ++slot.attempts >= MAX_ATTEMPTS) {
+      if (!mayResend(failure, i === failure.culprit, ++slot.attempts, slot.transfer.length > 0)) {
         this.#reject(slot, i === failure.culprit ? failure.error : copyError(failure.error));
       } else {
         slot.state = State.Queued;

@@ -5,7 +5,8 @@ import { Piscina } from 'piscina';
 import { BatchFailure, runCall, type BatchCall, type BatchOutcome, type Dispatcher } from './dispatcher.js';
 import { AbortError, QueueClosedError, TimeoutError, WorkerExitError } from './errors.js';
 import { assertTask, taskLabel, type Task } from './task.js';
-import { PROGRESS_STRIDE, STRAY_ERROR, type BatchRequest, type BatchResponse, type RunnerData, type StrayErrorMessage } from './types.js';
+import { STRAY_ERROR, type BatchRequest, type BatchResponse, type RunnerData, type StrayErrorMessage } from './types.js';
+import { ProgressBoard } from './progress-board.js';
 import { decodeError } from './wire-error.js';
 import { reportError } from './report-error.js';
 import { MAX_TIMER_MS } from './deadline.js';
@@ -50,9 +51,13 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   readonly maxThreads: number;
   readonly concurrency: number;
   readonly #pool: Piscina;
-  readonly #progress: Int32Array;
-  readonly #epoch = Date.now();
-  readonly #freeSlots: number[] = [];
+  readonly #board = new ProgressBoard(PROGRESS_SLOTS);
+  /** Pool calls not yet answered, so that close() waits for them itself (see close()). */
+  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Per signal seen in a call: what to do for each of its calls in flight when it aborts. */
+  readonly #stoppers = new WeakMap<AbortSignal, Set<() => void>>();
+  /** Threads the queue ended itself (a stopped call); one id per ending, so it stays small. */
+  readonly #ended = new Set<number>();
   #closing: Promise<void> | undefined;
 
   constructor(options?: TaskQueueOptions) {
@@ -65,9 +70,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     }
     const perWorker = optional(o.concurrentTasksPerWorker, 2, (v) => positiveInteger('concurrentTasksPerWorker', v));
     this.concurrency = this.maxThreads * perWorker;
-    this.#progress = new Int32Array(new SharedArrayBuffer(PROGRESS_SLOTS * PROGRESS_STRIDE * 4));
-    for (let slot = PROGRESS_SLOTS - 1; slot >= 0; slot--) this.#freeSlots.push(slot);
-    const workerData: RunnerData = { progress: this.#progress, epoch: this.#epoch };
+    const workerData: RunnerData = { board: this.#board.memory };
     this.#pool = new Piscina({
       filename: RUNNER,
       maxThreads: this.maxThreads,
@@ -124,11 +127,10 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
 
   runBatch(call: BatchCall): Promise<BatchOutcome> {
     if (this.#closing !== undefined) return Promise.reject(new BatchFailure(new QueueClosedError(), -1, false));
-    if (call.signal?.aborted === true) return Promise.reject(new BatchFailure(new AbortError(call.signal.reason), -1, false));
+    const { signal, timeouts } = call;
+    if (signal?.aborted === true) return Promise.reject(new BatchFailure(new AbortError(signal.reason), -1, false));
     const count = call.args.length;
-    const slot = this.#freeSlots.pop() ?? -1;
-    const base = slot * PROGRESS_STRIDE;
-    if (slot >= 0) Atomics.store(this.#progress, base, 0);
+    const slot = this.#board.acquire();
     const single = call.args.every((args) => args.length === 1);
     const request: BatchRequest = {
       module: call.task.module,
@@ -136,39 +138,44 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
       args: single ? call.args.map((args) => args[0]) : call.args,
       single,
       slot,
-      timed: call.timeouts !== undefined,
+      timed: timeouts !== undefined,
     };
-    const watchdog = call.timeouts === undefined ? undefined : new AbortController();
-    const signals = [call.signal, watchdog?.signal].filter((s) => s !== undefined);
-    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    /** The item that was running, from the runner's notes; -1 if none was. */
+    const running = (): number => (slot >= 0 ? this.#board.running(slot) : count === 1 ? 0 : -1);
 
     return new Promise<BatchOutcome>((resolve, reject) => {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
+      let unwatch: (() => void) | undefined;
       const settle = (): boolean => {
         if (settled) return false;
         settled = true;
         clearTimeout(timer);
+        unwatch?.();
         return true;
       };
-      /** The item that was running, from the runner's progress notes; -1 if none had started. */
-      const running = (): number => (slot >= 0 ? Atomics.load(this.#progress, base) - 1 : count === 1 ? 0 : -1);
-
-      this.#pool.run(request, { signal, transferList: call.transferList as Transferable[] }).then(
+      // No signal for piscina (see progress-board.ts): the queue stops calls itself.
+      const answered = this.#pool.run(request, { transferList: call.transferList as Transferable[] }).then(
         (response: BatchResponse) => {
-          if (!settle()) return;
-          resolve(decodeResponse(response));
+          if (settle()) resolve(decodeResponse(response));
         },
         (error: unknown) => {
-          if (!settle()) return;
-          reject(this.#failure(error, call, running()));
+          if (settle()) reject(this.#failure(error, call, this.#culprit(slot, running())));
         },
       ).finally(() => {
-        if (slot >= 0) this.#freeSlots.push(slot);
+        this.#inFlight.delete(answered);
+        this.#board.release(slot);
       });
+      this.#inFlight.add(answered);
 
-      if (watchdog !== undefined && call.timeouts !== undefined) {
-        const timeouts = call.timeouts;
+      if (signal !== undefined) {
+        unwatch = this.#watch(signal, () => {
+          if (!settle()) return;
+          this.#stop(slot);
+          reject(new BatchFailure(new AbortError(signal.reason), -1, false));
+        });
+      }
+      if (timeouts !== undefined) {
         const shortest = Math.min(...timeouts.map((t) => t ?? Infinity));
         // Timers here fire from this thread, so a task that never yields cannot stop them.
         const check = (): void => {
@@ -178,14 +185,13 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
             arm(shortest);
             return;
           }
-          const started = slot >= 0 ? this.#progress[base + 1] ?? 0 : 0;
-          const elapsed = slot >= 0 ? ((Date.now() - this.#epoch) | 0) - started : limit;
+          const elapsed = slot >= 0 ? this.#board.elapsed(slot) : limit;
           if (elapsed < limit) {
             arm(limit - elapsed);
             return;
           }
           if (!settle()) return;
-          watchdog.abort();
+          this.#stop(slot);
           reject(new BatchFailure(new TimeoutError(limit, taskLabel(call.task)), item, true));
         };
         const arm = (ms: number): void => {
@@ -196,6 +202,46 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
         arm(shortest);
       }
     });
+  }
+
+  /**
+   * One listener per signal, not per call: a window sends all its calls with one signal, and an
+   * abort listener costs microseconds to add and remove.
+   */
+  #watch(signal: AbortSignal, onAbort: () => void): () => void {
+    let stoppers = this.#stoppers.get(signal);
+    if (stoppers === undefined) {
+      const set = new Set<() => void>();
+      stoppers = set;
+      this.#stoppers.set(signal, set);
+      signal.addEventListener('abort', () => {
+        for (const stop of [...set]) stop();
+      }, { once: true });
+    }
+    const own = stoppers;
+    own.add(onAbort);
+    return () => { own.delete(onAbort); };
+  }
+
+  /**
+   * Stops the call in `slot`: one not yet started is skipped when its thread reaches it; one
+   * running loses its thread, which piscina replaces. A call that happened to be queued on the
+   * same thread then fails as not started, and its items are sent again.
+   */
+  #stop(slot: number): void {
+    const outcome = this.#board.stop(slot);
+    if (!outcome.ran || outcome.threadId === undefined) return;
+    this.#ended.add(outcome.threadId);
+    const thread = this.#pool.threads.find((worker) => worker.threadId === outcome.threadId);
+    void thread?.terminate();
+  }
+
+  /**
+   * With async tasks a thread runs calls interleaved: when the queue ends a thread for one call's
+   * sake, an item of another that was running there is not to blame, and all its items go again.
+   */
+  #culprit(slot: number, running: number): number {
+    return running >= 0 && this.#ended.has(this.#board.threadOf(slot)) ? -1 : running;
   }
 
   #failure(error: unknown, call: BatchCall, culprit: number): BatchFailure {
@@ -213,8 +259,18 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
    * same promise.
    */
   close({ force = false }: { force?: boolean } = {}): Promise<void> {
-    this.#closing ??= force ? this.#pool.destroy() : this.#pool.close();
+    this.#closing ??= force ? this.#pool.destroy() : this.#drainThenClose();
     return this.#closing;
+  }
+
+  /**
+   * piscina's own close() counts the threads busy when it starts and waits for each to report
+   * done; a thread ended meanwhile (a stopped call) never reports, and close() then waits out its
+   * 30 s timeout. Waiting for our own calls first leaves piscina nothing to count.
+   */
+  async #drainThenClose(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    await this.#pool.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

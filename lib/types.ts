@@ -2,6 +2,7 @@
  * Message shapes that cross the thread boundary, in one place so the main thread and
  * `workers/batch-runner` cannot drift apart.
  */
+import type { BoardMemory } from './progress-board.js';
 import type { WireError } from './wire-error.js';
 
 /** One pool call: consecutive items of one task, run in order by the batch runner. */
@@ -14,7 +15,7 @@ export interface BatchRequest {
   readonly args: readonly unknown[];
   /** True when every item has exactly one argument, which saves an array per item. */
   readonly single: boolean;
-  /** Slot in the queue's shared progress array, or -1 when nobody needs to know which item runs. */
+  /** Slot on the queue's progress board, or -1 when all slots were taken (the call runs untracked). */
   readonly slot: number;
   /** True when some item has a timeout: the runner then also records each item's start time. */
   readonly timed: boolean;
@@ -36,12 +37,7 @@ export interface StrayErrorMessage {
 
 /** `workerData` of every pool thread. */
 export interface RunnerData {
-  /** Per slot: [item index + 1 (0 = not started), start time in ms since `epoch`]. */
-  readonly progress: Int32Array;
-  readonly epoch: number;
+  readonly board: BoardMemory;
 }
 
 export const STRAY_ERROR = '__orderedPoolStrayError';
-
-/** Ints per progress slot. */
-export const PROGRESS_STRIDE = 2;

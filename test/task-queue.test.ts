@@ -55,7 +55,8 @@ test.serial('close() right after aborting running calls leaves no thread behind'
   // piscina replaces a thread it terminated on abort when that thread's exit arrives, which can be
   // after close() has finished; the queue must end that replacement too.
   for (let round = 0; round < 6; round++) {
-    const queue = new TaskQueue({ maxThreads: 2 });
+    // One call per thread, so that both calls run at once rather than one behind the other.
+    const queue = new TaskQueue({ maxThreads: 2, concurrentTasksPerWorker: 1 });
     await within(queue.run(tasks.spin, [1, 1]), 10_000);
     const flags = new Int32Array(new SharedArrayBuffer(8));
     const controller = new AbortController();
@@ -66,5 +67,47 @@ test.serial('close() right after aborting running calls leaves no thread behind'
     await within(queue.close(), 10_000);
     t.true(await threadsBackTo(baseline, 3000), `round ${round}: threads back to ${baseline}`);
   }
+  assertNoLeaks(t);
+});
+
+const gates = new URL('fixtures/gates.js', import.meta.url);
+const countCall = task<[Int32Array, number], number>(gates, 'countCall');
+const threadIdOf = task<[], number>(gates, 'workerThreadId');
+
+test.serial('a call aborted while it waits behind another on its thread never runs, and the thread is kept', async (t) => {
+  t.timeout(20_000);
+  const queue = new TaskQueue({ maxThreads: 1, concurrentTasksPerWorker: 2 });
+  const before = await queue.run(threadIdOf);
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const controller = new AbortController();
+  const holder = queue.run(startThenSpin, flags);
+  const waiting = queue.run(countCall.with({ signal: controller.signal }), counter, 1);
+  t.true(await waitForStarts(flags, 1, 10_000), 'the first call holds the thread');
+  controller.abort();
+  await t.throwsAsync(waiting, { name: 'AbortError' });
+  Atomics.store(flags, 0, 1);
+  t.is(await within(holder, 10_000), 0);
+  t.is(await queue.run(countCall, counter, 2), 2);
+  t.is(Atomics.load(counter, 0), 1, 'only the call that was not aborted ran');
+  t.is(await queue.run(threadIdOf), before, 'same thread: nothing was ended');
+  await queue.close();
+  assertNoLeaks(t);
+});
+
+test.serial('ending a thread for an aborted call re-sends the call queued behind it on that thread', async (t) => {
+  t.timeout(20_000);
+  const queue = new TaskQueue({ maxThreads: 1, concurrentTasksPerWorker: 2 });
+  const before = await queue.run(threadIdOf);
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  const controller = new AbortController();
+  const aborted = queue.run(startThenSpin.with({ signal: controller.signal }), flags);
+  const behind = queue.run(tasks.square, 9);
+  t.true(await waitForStarts(flags, 1, 10_000), 'the aborted call is running');
+  controller.abort();
+  await t.throwsAsync(aborted, { name: 'AbortError' });
+  t.is(await within(behind, 10_000), 81, 'the call behind it ran on the replacement thread');
+  t.not(await queue.run(threadIdOf), before, 'the spinning thread was ended');
+  await within(queue.close(), 10_000);
   assertNoLeaks(t);
 });

@@ -2,17 +2,18 @@
  * The one module piscina runs. A call carries a batch of items of one task; running them in a
  * loop here costs a fraction of a microsecond each, where a pool call costs tens.
  */
-import { parentPort, workerData, type Transferable } from 'node:worker_threads';
+import { parentPort, threadId, workerData, type Transferable } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { findUncloneable, unwrapTransfer } from '../lib/cloneable.js';
 import { NotCloneableError, TaskLoadError } from '../lib/errors.js';
 import { isThenable, loadTask, type TaskFunction } from '../lib/load-task.js';
 import { encodeError, type WireError } from '../lib/wire-error.js';
-import {
-  PROGRESS_STRIDE, STRAY_ERROR, type BatchRequest, type BatchResponse, type RunnerData, type StrayErrorMessage,
-} from '../lib/types.js';
+import { beginSlot, endSlot, noteItem } from '../lib/progress-board.js';
+import { STRAY_ERROR, type BatchRequest, type BatchResponse, type RunnerData, type StrayErrorMessage } from '../lib/types.js';
 
-const { progress, epoch } = workerData as RunnerData;
+const { board } = workerData as RunnerData;
+/** The answer to a call stopped before it started: nobody reads it. */
+const SKIPPED: BatchResponse = { values: [], errors: null, runMs: 0 };
 const handlers = new Map<string, TaskFunction | TaskLoadError>();
 let move: ((value: object) => object) | undefined;
 
@@ -38,33 +39,46 @@ export default async function runBatch(request: BatchRequest): Promise<BatchResp
     handlers.set(key, handler);
   }
   const { args, single, slot, timed } = request;
+  if (!beginSlot(board, slot, threadId, timed)) return SKIPPED;
+  return runItems(handler, args, single, slot, timed);
+}
+
+async function runItems(
+  handler: TaskFunction | TaskLoadError, args: readonly unknown[], single: boolean, slot: number, timed: boolean,
+): Promise<BatchResponse | object> {
   const count = args.length;
   if (handler instanceof TaskLoadError) {
+    endSlot(board, slot);
     const wire = encodeError(handler);
     return { values: new Array<unknown>(count), errors: args.map((_, i) => [i, wire]), runMs: 0 };
   }
 
-  const values = new Array<unknown>(count);
+  // Filled by push, not preallocated: a holey array is cloned key by key, 3-4x slower.
+  const values: unknown[] = [];
   const transferList: Transferable[] = [];
   let errors: [number, WireError][] | null = null;
   const started = performance.now();
-  for (let i = 0; i < count; i++) {
-    // The main thread reads this to know which item was running when a thread died or overran.
-    if (slot >= 0) {
-      if (timed) progress[slot * PROGRESS_STRIDE + 1] = (Date.now() - epoch) | 0;
-      Atomics.store(progress, slot * PROGRESS_STRIDE, i + 1);
+  try {
+    for (let i = 0; i < count; i++) {
+      // The main thread reads this to know which item was running when a thread died or overran.
+      noteItem(board, slot, i, timed);
+      try {
+        let result = single ? handler(args[i]) : handler(...(args[i] as unknown[]));
+        // Awaiting only real promises keeps a synchronous task free of a microtask per item.
+        if (isThenable(result)) result = await result;
+        const value = unwrapTransfer(result, transferList);
+        const bad = findUncloneable(value);
+        if (bad !== undefined) throw new NotCloneableError(`The task's result is not cloneable: ${bad}`);
+        values.push(value);
+      } catch (error) {
+        values.push(undefined);
+        (errors ??= []).push([i, encodeError(error)]);
+      }
     }
-    try {
-      let result = single ? handler(args[i]) : handler(...(args[i] as unknown[]));
-      // Awaiting only real promises keeps a synchronous task free of a microtask per item.
-      if (isThenable(result)) result = await result;
-      const value = unwrapTransfer(result, transferList);
-      const bad = findUncloneable(value);
-      if (bad !== undefined) throw new NotCloneableError(`The task's result is not cloneable: ${bad}`);
-      values[i] = value;
-    } catch (error) {
-      (errors ??= []).push([i, encodeError(error)]);
-    }
+  } finally {
+    // At once, not after an await: piscina may start this thread's next call before this one's
+    // promise settles, and a death there must not be blamed on an item here.
+    endSlot(board, slot);
   }
   const response: BatchResponse = { values, errors, runMs: performance.now() - started };
   if (transferList.length === 0) return response;
