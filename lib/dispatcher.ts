@@ -10,13 +10,22 @@ import { taskLabel, type Task } from './task.js';
 /** One pool call: consecutive items of one task. */
 export interface BatchCall {
   readonly task: Pick<Task, 'module' | 'name'>;
-  /** Argument list per item, already stripped of transfer markers. */
-  readonly args: readonly (readonly unknown[])[];
+  /**
+   * Per item, already stripped of transfer markers: its argument list, or with `single` its one
+   * argument (no list per item to build, keep and clone). Read with {@link argumentsOf}.
+   */
+  readonly args: readonly unknown[];
+  readonly single: boolean;
   readonly transferList: readonly Transferable[];
   /** Run-time limit per item in ms, or undefined when no item has one. */
   readonly timeouts: readonly (number | undefined)[] | undefined;
   /** Aborting drops the call if queued and ends it if running. */
   readonly signal: AbortSignal | undefined;
+}
+
+/** Item `i`'s argument list. */
+export function argumentsOf(call: BatchCall, i: number): readonly unknown[] {
+  return call.single ? [call.args[i]] : call.args[i] as readonly unknown[];
 }
 
 /** A call that ran: a value or an error per item. */
@@ -60,6 +69,7 @@ export async function runCall(dispatcher: Dispatcher, task: Task, args: readonly
       const outcome = await dispatcher.runBatch({
         task,
         args: [prepared],
+        single: false,
         transferList,
         timeouts: timeout === undefined ? undefined : [timeout],
         signal,
@@ -103,7 +113,8 @@ export function prepareArgs(task: Pick<Task, 'module' | 'name'>, args: readonly 
   return prepared;
 }
 
-function isPlain(value: unknown): boolean {
+/** Numbers, strings and the like: nothing to check or move before cloning. */
+export function isPlain(value: unknown): boolean {
   const type = typeof value;
   return type !== 'object' && type !== 'function' && type !== 'symbol';
 }

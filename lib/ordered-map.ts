@@ -60,7 +60,8 @@ export function pullThrough<T>(
           window.end();
           return;
         }
-        window.push(task, spread ? step.value as readonly unknown[] : [step.value]);
+        if (spread) window.push(task, step.value as readonly unknown[]);
+        else window.pushValue(task, step.value);
       }
     } catch (error) {
       exhausted = true;

@@ -9,9 +9,10 @@ import type { Transferable } from 'node:worker_threads';
 import { setMaxListeners } from 'node:events';
 import Denque from 'denque';
 import pDefer, { type DeferredPromise } from 'p-defer';
-import { BatchFailure, mayResend, prepareArgs, type BatchOutcome, type Dispatcher } from './dispatcher.js';
+import { BatchFailure, isPlain, mayResend, prepareArgs, type BatchOutcome, type Dispatcher } from './dispatcher.js';
 import { AbortError, StoppedError, tagItemError } from './errors.js';
 import { taskLabel, type Task } from './task.js';
+import { BatchSizer } from './batch-sizer.js';
 
 /** What a window yields per item with `errors: 'settle'`. */
 export type Settled<T> =
@@ -22,13 +23,20 @@ export type ErrorMode = 'fail' | 'settle';
 
 const enum State { Queued, Running, Fulfilled, Rejected, Dropped }
 
+/**
+ * One item. Slots are reused once consumed: a slow consumer keeps each item alive for many event
+ * loop turns, and a fresh object per item then survives young-generation collections, which makes
+ * V8 grow the young generation (RSS) the longer a stream runs.
+ */
 interface Slot {
-  readonly index: number;
-  readonly task: Task;
-  readonly args: readonly unknown[];
-  readonly transfer: readonly Transferable[];
-  readonly timeout: number | undefined;
-  readonly deferred: DeferredPromise<unknown> | undefined;
+  index: number;
+  task: Task;
+  /** The item's one argument when `single`, else its argument list. */
+  input: unknown;
+  single: boolean;
+  transfer: readonly Transferable[];
+  timeout: number | undefined;
+  deferred: DeferredPromise<unknown> | undefined;
   state: State;
   value: unknown;
   attempts: number;
@@ -37,6 +45,8 @@ interface Slot {
 
 interface Batch {
   readonly slots: Slot[];
+  /** Each slot's item index when sent: a slot consumed early (aborted alone) may hold another item by the time the batch answers. */
+  readonly indexes: number[];
 }
 
 export interface WindowOptions {
@@ -52,18 +62,12 @@ export interface WindowOptions {
 
 const NO_TRANSFER: readonly Transferable[] = Object.freeze([]);
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
-/**
- * A pool call costs ~40 µs; a batch that runs ~5 ms keeps that under 1% while a slow item still
- * holds back only a few neighbours.
- */
-const TARGET_BATCH_MS = 5;
-const MAX_BATCH = 1024;
 const noop = (): void => undefined;
 
 export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   readonly #dispatcher: Dispatcher;
   readonly #highWaterMark: number;
-  readonly #batchSize: number | undefined;
+  readonly #sizer: BatchSizer;
   readonly #settle: boolean;
   readonly #timeout: number | undefined;
   readonly #signal: AbortSignal | undefined;
@@ -81,6 +85,10 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   readonly #waiters: DeferredPromise<IteratorResult<T>>[] = [];
   readonly #roomWaiters: DeferredPromise<undefined>[] = [];
   readonly #finished = pDefer<undefined>();
+  /** Consumed slots, for reuse (see Slot). */
+  readonly #spare: Slot[] = [];
+  /** Collects an item's transfer list; copied only in the rare case it is not empty. */
+  readonly #scratch: Transferable[] = [];
   /** Aborts every running batch at once; one signal, not one per pool call (they cost ~7 µs each). */
   readonly #abort = new AbortController();
   #nextIndex = 0;
@@ -96,7 +104,6 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   #tailError: { reason: unknown } | undefined;
   #flushScheduled = false;
   #delivering = false;
-  #perItemMs = -1;
   /** Called when the window gains room, for sources that pull. */
   onRoom: (() => void) | undefined;
   /** Called once when iteration ends, however it ends. */
@@ -105,7 +112,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   constructor(options: WindowOptions) {
     this.#dispatcher = options.dispatcher;
     this.#highWaterMark = options.highWaterMark;
-    this.#batchSize = options.batchSize;
+    this.#sizer = new BatchSizer(options.highWaterMark, options.dispatcher.concurrency, options.batchSize);
     this.#settle = options.errors === 'settle';
     this.#timeout = options.timeout;
     this.#signal = options.signal;
@@ -153,27 +160,45 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
    * Returns false, rejecting `deferred` with `StoppedError`, once the window no longer accepts.
    */
   push(task: Task, args: readonly unknown[], deferred?: DeferredPromise<unknown>): boolean {
+    return this.#accept(task, args, false, deferred);
+  }
+
+  /** Accepts one item whose task takes the one argument `arg`: no argument list to build. */
+  pushValue(task: Task, arg: unknown): boolean {
+    return this.#accept(task, arg, true, undefined);
+  }
+
+  #accept(task: Task, input: unknown, single: boolean, deferred: DeferredPromise<unknown> | undefined): boolean {
     if (this.#ending) {
       const reason = this.#terminal?.reason;
       deferred?.reject(new StoppedError('The producer is stopped and accepts no more items', { cause: reason }));
       return false;
     }
     const index = this.#nextIndex++;
-    let transfer: Transferable[] | undefined;
-    let prepared: readonly unknown[] = [];
+    let transfer = NO_TRANSFER;
+    let prepared = input;
     let early: unknown;
-    try {
-      const list: Transferable[] = [];
-      prepared = prepareArgs(task, args, list);
-      if (list.length > 0) transfer = list;
-    } catch (error) {
-      early = error;
+    if (!single || !isPlain(input)) {
+      try {
+        const scratch = this.#scratch;
+        prepared = single ? prepareArgs(task, [input], scratch)[0] : prepareArgs(task, input as readonly unknown[], scratch);
+        if (scratch.length > 0) transfer = scratch.splice(0);
+      } catch (error) {
+        this.#scratch.length = 0;
+        early = error;
+      }
     }
     const { signal, timeout } = task.options;
-    const slot: Slot = {
-      index, task, args: prepared, transfer: transfer ?? NO_TRANSFER, timeout: timeout ?? this.#timeout,
-      deferred, state: State.Queued, value: undefined, attempts: 0, detach: undefined,
-    };
+    const slot = this.#spare.pop() ?? newSlot();
+    slot.index = index;
+    slot.task = task;
+    slot.input = prepared;
+    slot.single = single;
+    slot.transfer = transfer;
+    slot.timeout = timeout ?? this.#timeout;
+    slot.deferred = deferred;
+    slot.state = State.Queued;
+    slot.attempts = 0;
     this.#order.push(slot);
     if (early !== undefined) {
       this.#reject(slot, early);
@@ -186,7 +211,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
         this.#deliver();
         return true;
       }
-      const onAbort = (): void => { this.#abortSlot(slot, signal.reason); };
+      const onAbort = (): void => { this.#abortSlot(slot, index, signal.reason); };
       signal.addEventListener('abort', onAbort, { once: true });
       slot.detach = () => { signal.removeEventListener('abort', onAbort); };
     }
@@ -303,14 +328,25 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     }
     if (head.state !== State.Fulfilled && head.state !== State.Rejected) return undefined;
     this.#order.shift();
+    const { index, state, value } = head;
+    this.#recycle(head);
     this.#afterConsume();
-    if (head.state === State.Fulfilled) {
-      const value = this.#settle ? { index: head.index, status: 'fulfilled', value: head.value } : head.value;
-      return { value: value as T, done: false };
+    if (state === State.Fulfilled) {
+      return { value: (this.#settle ? { index, status: 'fulfilled', value } : value) as T, done: false };
     }
-    if (this.#settle) return { value: { index: head.index, status: 'rejected', reason: head.value } as T, done: false };
-    this.#finish(head.value);
-    throw head.value;
+    if (this.#settle) return { value: { index, status: 'rejected', reason: value } as T, done: false };
+    this.#finish(value);
+    throw value;
+  }
+
+  #recycle(slot: Slot): void {
+    if (this.#spare.length >= this.#highWaterMark) return;
+    slot.input = undefined;
+    slot.value = undefined;
+    slot.deferred = undefined;
+    slot.detach = undefined;
+    slot.transfer = NO_TRANSFER;
+    this.#spare.push(slot);
   }
 
   #deliver(): void {
@@ -364,7 +400,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
 
   #afterConsume(): void {
     const queued = this.#queued.length;
-    if (queued > 0 && this.#highWaterMark - this.active >= Math.min(this.#batchLimit(), queued)) this.#scheduleFlush();
+    if (queued > 0 && this.#highWaterMark - this.active >= Math.min(this.#sizer.limit, queued)) this.#scheduleFlush();
     this.#notifyRoom();
   }
 
@@ -372,7 +408,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     if (!this.hasRoom) return;
     // Producers and pulling sources refill a batch's worth at a time, not one item per item
     // consumed: woken per item, they would trickle single items into one-item pool calls.
-    if (this.#highWaterMark - this.#order.length < this.#batchLimit()) return;
+    if (this.#highWaterMark - this.#order.length < this.#sizer.limit) return;
     if (this.#roomWaiters.length > 0) {
       for (const waiter of this.#roomWaiters.splice(0)) waiter.resolve(undefined);
     }
@@ -395,19 +431,11 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     });
   }
 
-  #batchLimit(): number {
-    const fair = Math.max(1, Math.floor(this.#highWaterMark / this.#dispatcher.concurrency));
-    if (this.#batchSize !== undefined) return Math.min(this.#batchSize, this.#highWaterMark);
-    if (this.#perItemMs < 0) return 1;
-    const wanted = this.#perItemMs === 0 ? MAX_BATCH : Math.round(TARGET_BATCH_MS / this.#perItemMs);
-    return Math.max(1, Math.min(wanted, fair, MAX_BATCH));
-  }
-
   #flush(): void {
     const concurrency = this.#dispatcher.concurrency;
     while (!this.#paused && this.#queued.length > 0 && this.#batches.size + this.#discarded.size < concurrency) {
       const room = this.#highWaterMark - this.active;
-      const wanted = Math.min(this.#batchLimit(), this.#queued.length);
+      const wanted = Math.min(this.#sizer.limit, this.#queued.length);
       // Refilling one slot at a time as a slow consumer frees them would cost a pool call per item:
       // wait until a whole batch fits, unless nothing is running at all.
       if (room < wanted && (room <= 0 || this.#batches.size > 0)) return;
@@ -426,21 +454,27 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   }
 
   #send(slots: Slot[]): void {
-    const batch: Batch = { slots };
-    const args = new Array<readonly unknown[]>(slots.length);
+    const indexes: number[] = [];
+    const args: unknown[] = [];
+    let single = true;
     let transferList = NO_TRANSFER;
     let timed = false;
-    for (let i = 0; i < slots.length; i++) {
-      const slot = slots[i]!;
+    for (const slot of slots) {
       slot.state = State.Running;
-      args[i] = slot.args;
+      indexes.push(slot.index);
+      args.push(slot.input);
+      if (!slot.single) single = false;
       if (slot.transfer.length > 0) transferList = [...transferList, ...slot.transfer];
       if (slot.timeout !== undefined) timed = true;
     }
+    // Mixed batches (a producer's lists next to one-argument items) send every item as a list.
+    if (!single) slots.forEach((slot, i) => { if (slot.single) args[i] = [slot.input]; });
+    const batch: Batch = { slots, indexes };
     this.#batches.add(batch);
     this.#dispatcher.runBatch({
       task: slots[0]!.task,
       args,
+      single,
       transferList,
       timeouts: timed ? slots.map((slot) => slot.timeout) : undefined,
       signal: this.#abort.signal,
@@ -456,11 +490,10 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       return;
     }
     const { slots } = batch;
-    const perItem = outcome.runMs / slots.length;
-    this.#perItemMs = this.#perItemMs < 0 ? perItem : this.#perItemMs * 0.7 + perItem * 0.3;
+    this.#sizer.record(outcome.runMs, slots.length);
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]!;
-      if (slot.state !== State.Running) continue;
+      if (slot.state !== State.Running || slot.index !== batch.indexes[i]) continue;
       if (outcome.errors?.has(i) === true) this.#reject(slot, outcome.errors.get(i));
       else this.#fulfil(slot, outcome.values[i]);
     }
@@ -476,7 +509,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     const failure = thrown instanceof BatchFailure ? thrown : new BatchFailure(thrown, -1, false);
     const again: Slot[] = [];
     batch.slots.forEach((slot, i) => {
-      if (slot.state !== State.Running) return;
+      if (slot.state !== State.Running || slot.index !== batch.indexes[i]) return;
       if (!mayResend(failure, i === failure.culprit, ++slot.attempts, slot.transfer.length > 0)) {
         this.#reject(slot, i === failure.culprit ? failure.error : copyError(failure.error));
       } else {
@@ -513,7 +546,8 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     slot.deferred?.reject(reason);
   }
 
-  #abortSlot(slot: Slot, reason: unknown): void {
+  #abortSlot(slot: Slot, index: number, reason: unknown): void {
+    if (slot.index !== index) return;
     if (slot.state === State.Queued) this.#removeQueued((queued) => queued === slot);
     else if (slot.state !== State.Running) return;
     this.#reject(slot, new AbortError(reason));
@@ -533,7 +567,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       if (slot.index > index && (slot.state === State.Queued || slot.state === State.Running)) this.#drop(slot, reason);
     }
     for (const batch of this.#batches) {
-      if (batch.slots.every((slot) => slot.index > index)) {
+      if (batch.indexes.every((sent) => sent > index)) {
         this.#batches.delete(batch);
         // Still running: it counts against the dispatcher's concurrency until it answers.
         this.#discarded.add(batch);
@@ -550,6 +584,13 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     this.#queued.clear();
     for (const slot of kept) this.#queued.push(slot);
   }
+}
+
+function newSlot(): Slot {
+  return {
+    index: -1, task: undefined as unknown as Task, input: undefined, single: true, transfer: NO_TRANSFER, timeout: undefined,
+    deferred: undefined, state: State.Dropped, value: undefined, attempts: 0, detach: undefined,
+  };
 }
 
 /**

@@ -131,11 +131,11 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     if (signal?.aborted === true) return Promise.reject(new BatchFailure(new AbortError(signal.reason), -1, false));
     const count = call.args.length;
     const slot = this.#board.acquire();
-    const single = call.args.every((args) => args.length === 1);
+    const single = call.single || (call.args as readonly (readonly unknown[])[]).every((args) => args.length === 1);
     const request: BatchRequest = {
       module: call.task.module,
       name: call.task.name,
-      args: single ? call.args.map((args) => args[0]) : call.args,
+      args: single && !call.single ? call.args.map((args) => (args as readonly unknown[])[0]) : call.args,
       single,
       slot,
       timed: timeouts !== undefined,

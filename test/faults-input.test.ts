@@ -8,7 +8,7 @@ import { OrderedItemProducer } from '../lib/ordered-item-producer.js';
 import { orderedMap } from '../lib/ordered-map.js';
 import { task } from '../lib/task.js';
 import { NotCloneableError, TaskLoadError, ThrownValueError } from '../lib/errors.js';
-import type { BatchCall, Dispatcher } from '../lib/dispatcher.js';
+import { argumentsOf, type BatchCall, type Dispatcher } from '../lib/dispatcher.js';
 import { collect, fixtureModule, leakGuard, range, tasks, threadCount, within } from './helpers/index.js';
 
 const faults = new URL('./fixtures/faults.js', import.meta.url);
@@ -35,7 +35,7 @@ class Spy implements Dispatcher {
     return this.inner.concurrency;
   }
   runBatch(call: BatchCall) {
-    for (const args of call.args) this.sent.push([...args]);
+    for (let i = 0; i < call.args.length; i++) this.sent.push([...argumentsOf(call, i)]);
     return this.inner.runBatch(call);
   }
 }

@@ -324,3 +324,30 @@ test('bad options are TypeErrors that name the option and the value', (t) => {
   t.throws(() => producer.produceItem({} as typeof tasks.square, 1), { instanceOf: TypeError, message: /`task`/ });
   producer.stopProducing();
 });
+
+test('an item aborted while its batch runs, consumed early, does not let that batch answer for a later item', async (t) => {
+  t.timeout(10_000);
+  // Consumed slots are reused: the late answer of the first batch must not land in the slot that
+  // now holds item 2.
+  const dispatcher = new ManualDispatcher(2);
+  const producer = new OrderedItemProducer<number, 'settle'>({ queue: dispatcher, highWaterMark: 4, batchSize: 2, errors: 'settle' });
+  const controller = new AbortController();
+  void producer.produceItem(tasks.square.with({ signal: controller.signal }), 10);
+  void producer.produceItem(tasks.square, 11);
+  await dispatcher.waitForCalls(1);
+  controller.abort();
+  const iterator = producer[Symbol.asyncIterator]();
+  t.like(await iterator.next(), { value: { index: 0, status: 'rejected', reason: { name: 'AbortError' } } });
+  void producer.produceItem(tasks.square, 12);
+  void producer.produceItem(tasks.square, 13);
+  await dispatcher.waitForCalls(2);
+  dispatcher.complete(0, (x) => (x as number) * 100);
+  dispatcher.complete(0, (x) => (x as number) * 1000);
+  const rest = await within(Promise.all([iterator.next(), iterator.next(), iterator.next()]), 2000, 'the rest');
+  void producer.stop();
+  t.deepEqual(rest.map((r) => r.value), [
+    { index: 1, status: 'fulfilled', value: 1100 },
+    { index: 2, status: 'fulfilled', value: 12_000 },
+    { index: 3, status: 'fulfilled', value: 13_000 },
+  ]);
+});

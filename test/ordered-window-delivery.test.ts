@@ -1,7 +1,7 @@
 import test from 'ava';
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { orderedMap } from '../lib/ordered-map.js';
-import type { BatchCall, BatchOutcome, Dispatcher } from '../lib/dispatcher.js';
+import { argumentsOf, type BatchCall, type BatchOutcome, type Dispatcher } from '../lib/dispatcher.js';
 import { assertNoLeaks, collect, tasks, within } from './helpers/index.js';
 
 /** A dispatcher whose calls finish when the test says, in the order it says. */
@@ -19,7 +19,7 @@ class HeldDispatcher implements Dispatcher {
 
   finish(i: number): void {
     const { call, done } = this.calls[i]!;
-    done.resolve({ values: call.args.map((args) => args[0]), errors: null, runMs: 0 });
+    done.resolve({ values: call.args.map((_, i) => argumentsOf(call, i)[0]), errors: null, runMs: 0 });
   }
 }
 

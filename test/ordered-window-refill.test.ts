@@ -1,7 +1,7 @@
 import test from 'ava';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { OrderedItemProducer } from '../lib/ordered-item-producer.js';
-import type { BatchCall, BatchOutcome, Dispatcher } from '../lib/dispatcher.js';
+import { argumentsOf, type BatchCall, type BatchOutcome, type Dispatcher } from '../lib/dispatcher.js';
 import { assertNoLeaks, tasks, within } from './helpers/index.js';
 
 /** Finishes every call on the next turn of the event loop, as a pool would; records how many items each carried. */
@@ -11,7 +11,7 @@ class CountingDispatcher implements Dispatcher {
 
   runBatch(call: BatchCall): Promise<BatchOutcome> {
     this.sizes.push(call.args.length);
-    return nextTurn({ values: call.args.map((args) => args[0]), errors: null, runMs: 0 });
+    return nextTurn({ values: call.args.map((_, i) => argumentsOf(call, i)[0]), errors: null, runMs: 0 });
   }
 }
 

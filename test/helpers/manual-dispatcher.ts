@@ -1,5 +1,5 @@
 import pDefer, { type DeferredPromise } from 'p-defer';
-import type { BatchCall, BatchOutcome, Dispatcher } from '../../lib/dispatcher.js';
+import { argumentsOf, type BatchCall, type BatchOutcome, type Dispatcher } from '../../lib/dispatcher.js';
 
 interface PendingCall {
   readonly call: BatchCall;
@@ -45,6 +45,6 @@ export class ManualDispatcher implements Dispatcher {
   complete(i: number, fn: (arg: unknown) => unknown = (x) => x): void {
     const [entry] = this.pending.splice(i, 1);
     if (entry === undefined) throw new Error(`no pending call ${i}`);
-    entry.deferred.resolve({ values: entry.call.args.map((args) => fn(args[0])), errors: null, runMs: 0 });
+    entry.deferred.resolve({ values: entry.call.args.map((_, i) => fn(argumentsOf(entry.call, i)[0])), errors: null, runMs: 0 });
   }
 }

@@ -4,7 +4,7 @@
  * wraps a real TaskQueue. Both check the window's promises to a dispatcher on every call.
  */
 import { setImmediate as turn } from 'node:timers/promises';
-import { BatchFailure, type BatchCall, type BatchOutcome, type Dispatcher } from '../../lib/dispatcher.js';
+import { argumentsOf, BatchFailure, type BatchCall, type BatchOutcome, type Dispatcher } from '../../lib/dispatcher.js';
 import { AbortError, WorkerExitError } from '../../lib/errors.js';
 import { SimError, type SimItem } from '../fixtures/faults.js';
 
@@ -25,8 +25,8 @@ export class CheckedDispatcher implements Dispatcher {
       this.violations.push(`a call was made with ${this.inFlight} in flight, concurrency ${this.concurrency}`);
     }
     if (call.args.length === 0) this.violations.push('an empty call');
-    for (const args of call.args) {
-      const { id } = args[0] as SimItem;
+    for (let i = 0; i < call.args.length; i++) {
+      const { id } = argumentsOf(call, i)[0] as SimItem;
       this.sends.set(id, (this.sends.get(id) ?? 0) + 1);
     }
     this.onCall?.(call);
@@ -46,7 +46,7 @@ async function simulateBatch(call: BatchCall): Promise<BatchOutcome> {
   let errors: Map<number, unknown> | null = null;
   let turns = 0;
   for (let i = 0; i < call.args.length; i++) {
-    const item = call.args[i]![0] as SimItem;
+    const item = argumentsOf(call, i)[0] as SimItem;
     for (let n = 0; n < item.ms; n++) {
       await turn();
       turns++;
