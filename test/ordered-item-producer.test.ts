@@ -345,7 +345,7 @@ test('an item aborted while its batch runs, consumed early, does not let that ba
   dispatcher.complete(0, (x) => (x as number) * 1000);
   const rest = await within(Promise.all([iterator.next(), iterator.next(), iterator.next()]), 2000, 'the rest');
   void producer.stop();
-  t.deepEqual(rest.map((r) => r.value), [
+  t.deepEqual(rest.map((r) => r.value as unknown), [
     { index: 1, status: 'fulfilled', value: 1100 },
     { index: 2, status: 'fulfilled', value: 12_000 },
     { index: 3, status: 'fulfilled', value: 13_000 },
