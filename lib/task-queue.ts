@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits, Transferable } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { BatchFailure, runCall, type BatchCall, type BatchOutcome, type Dispatcher } from './dispatcher.js';
 import { AbortError, QueueClosedError, TimeoutError, WorkerExitError } from './errors.js';
 import { assertTask, taskLabel, type Task } from './task.js';
@@ -32,6 +33,9 @@ export interface TaskQueueOptions {
   /** Node flags for the threads. */
   execArgv?: string[];
 }
+
+// piscina is CommonJS: require() skips the ESM wrapper and cjs-module-lexer's pass over its main file.
+const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as typeof import('piscina');
 
 const PROGRESS_SLOTS = 1024;
 const RUNNER = new URL('../workers/batch-runner.js', import.meta.url).href;
@@ -68,7 +72,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     this.#progress = new Int32Array(new SharedArrayBuffer(PROGRESS_SLOTS * PROGRESS_STRIDE * 4));
     for (let slot = PROGRESS_SLOTS - 1; slot >= 0; slot--) this.#freeSlots.push(slot);
     const workerData: RunnerData = { progress: this.#progress, epoch: this.#epoch };
-    this.#pool = new Piscina({
+    this.#pool = new Pool({
       filename: RUNNER,
       maxThreads: this.maxThreads,
       minThreads,
