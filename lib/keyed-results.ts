@@ -1,5 +1,15 @@
-import { LRUCache } from 'lru-cache';
+import { createRequire } from 'node:module';
+import type { LRUCache } from 'lru-cache';
 import { MAX_TIMER_MS } from './deadline.js';
+
+let Lru: typeof LRUCache | undefined;
+/**
+ * lru-cache is loaded by the first store that keeps results, not by `import 'ordered-pool'`.
+ * require() (of its CommonJS build) keeps the constructor synchronous.
+ */
+function lruCache(): typeof LRUCache {
+  return Lru ??= (createRequire(import.meta.url)('lru-cache') as typeof import('lru-cache')).LRUCache;
+}
 
 /** Anything but null and undefined, which the LRU cannot hold. */
 export type StoreKey = string | number | bigint | boolean | symbol | object;
@@ -39,7 +49,8 @@ export class KeyedResults<K extends StoreKey, V> {
   constructor({ ttl, maxEntries, keepErrors }: KeyedResultsOptions) {
     this.#keepErrors = keepErrors;
     if (ttl === 0) return;
-    this.#settled = new LRUCache<K, SettledEntry<V>>({
+    const Cache = lruCache();
+    this.#settled = new Cache<K, SettledEntry<V>>({
       max: maxEntries,
       // lru-cache arms ttl + 1 ms. Past MAX_TIMER_MS Node fires a timer after 1 ms (with a warning)
       // and lru-cache would re-arm it forever; such entries are freed when read or evicted instead.

@@ -1,6 +1,5 @@
 import pDefer from 'p-defer';
 import { OrderedWindow, type ErrorMode, type Settled, type WindowOptions } from './ordered-window.js';
-import { consumeInThread } from './thread-consumer.js';
 import { StoppedError } from './errors.js';
 import { assertTask, type Task } from './task.js';
 import { resolveOptions, type OrderedOptions } from './window-options.js';
@@ -126,7 +125,11 @@ implements AsyncIterable<Yielded<T, E>>, AsyncDisposable {
   ): Promise<Awaited<R>> {
     assertTask(consumer, 'consumer');
     const { highWaterMark, errors } = this.#options;
-    return this.start((items) => consumeInThread<Awaited<R>>(items, consumer, args, { highWaterMark, settled: errors === 'settle' }));
+    return this.start(async (items) => {
+      // Loaded by the first thread consumer rather than by `import 'ordered-pool'`.
+      const { consumeInThread } = await import('./thread-consumer.js');
+      return consumeInThread<Awaited<R>>(items, consumer, args, { highWaterMark, settled: errors === 'settle' });
+    });
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Yielded<T, E>> {

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
 import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/umd/node-adapter.js';
+import type * as Comlink from 'comlink';
+import type NodeEndpoint from 'comlink/dist/umd/node-adapter.js';
 import { onewayProxy, syncProxy, type OnewayCalls, type SyncCallOptions, type SyncProxy } from './call-proxies.js';
 import { armDeadline } from './deadline.js';
 import { StoppedError, TimeoutError, WorkerExitError } from './errors.js';
@@ -53,6 +54,18 @@ export interface ActorHostApi {
 
 const HOST = new URL('../workers/actor-host.js', import.meta.url);
 
+let comlink: { readonly wrap: typeof Comlink.wrap; readonly nodeEndpoint: typeof NodeEndpoint } | undefined;
+/**
+ * comlink is loaded by the first actor, not by `import 'ordered-pool'`: most users never spawn
+ * one. It is CommonJS, so require() loads it synchronously (and faster than an ESM import would).
+ */
+function loadComlink(): NonNullable<typeof comlink> {
+  if (comlink !== undefined) return comlink;
+  const require = createRequire(import.meta.url);
+  const { wrap } = require('comlink') as typeof Comlink;
+  return (comlink = { wrap, nodeEndpoint: require('comlink/dist/umd/node-adapter.js') as typeof NodeEndpoint });
+}
+
 /**
  * A {@link DeferredCallHandler} running in its own worker thread: the same `sync`/`oneway`
  * proxies, over comlink. Events: `'error'` for a failed oneway call or an error in the actor's
@@ -95,7 +108,8 @@ export class SpawnedActor<T> extends EventEmitter implements AsyncDisposable {
         resolve();
       });
     });
-    this.#remote = Comlink.wrap<ActorHostApi>(nodeEndpoint(this.#worker));
+    const { wrap, nodeEndpoint } = loadComlink();
+    this.#remote = wrap<ActorHostApi>(nodeEndpoint(this.#worker));
     this.sync = syncProxy<T>((method, args, callOptions) => this.#call(method, args, callOptions));
     this.oneway = onewayProxy<T>((method, args) => {
       if (this.#ended !== undefined) throw this.#ended;
