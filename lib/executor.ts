@@ -33,7 +33,7 @@ export interface Future<T> extends Promise<T> {
 export interface MapOptions {
   /** Ms for the whole map, from the call: past it, iteration throws a `TimeoutError` and the rest is cancelled. @default no limit */
   timeout?: number | undefined;
-  /** Calls per pool call (the window's `batchSize`). @default 'auto' (~5 ms of measured run time) */
+  /** Calls per pool call (the window's `batchSize`). @default 'auto' (~20 ms of measured run time) */
   chunkSize?: number | 'auto' | undefined;
   /**
    * Most calls read from the iterables and not yet consumed: input is read only as results are

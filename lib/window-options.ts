@@ -13,7 +13,7 @@ export interface OrderedOptions<E extends ErrorMode = ErrorMode> {
    * @default 1024
    */
   highWaterMark?: number | undefined;
-  /** Items per pool call. `'auto'` sizes batches to ~5 ms of measured run time. @default 'auto' */
+  /** Items per pool call. `'auto'` sizes batches to ~20 ms of measured run time. @default 'auto' */
   batchSize?: number | 'auto' | undefined;
   /**
    * `'fail'`: the first failing item's error is thrown at its position and the rest is cancelled.
