@@ -132,7 +132,10 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
 
   runBatch(call: BatchCall): Promise<BatchOutcome> {
     if (this.#closing !== undefined) return Promise.reject(new BatchFailure(new QueueClosedError(), -1, false));
+    // The closures below capture these, not `call`: its argument array would then live as long as
+    // the call, through young-generation collections, where piscina lets go of it once sent.
     const { signal, timeouts } = call;
+    const label = timeouts === undefined ? '' : taskLabel(call.task);
     if (signal?.aborted === true) return Promise.reject(new BatchFailure(new AbortError(signal.reason), -1, false));
     const count = call.args.length;
     const slot = this.#board.acquire();
@@ -147,6 +150,8 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     };
     /** The item that was running, from the runner's notes; -1 if none was. */
     const running = (): number => (slot >= 0 ? this.#board.running(slot) : count === 1 ? 0 : -1);
+    // No signal for piscina (see progress-board.ts): the queue stops calls itself.
+    const sent: Promise<BatchResponse> = this.#pool.run(request, { transferList: call.transferList as Transferable[] });
 
     return new Promise<BatchOutcome>((resolve, reject) => {
       let settled = false;
@@ -159,13 +164,12 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
         unwatch?.();
         return true;
       };
-      // No signal for piscina (see progress-board.ts): the queue stops calls itself.
-      const answered = this.#pool.run(request, { transferList: call.transferList as Transferable[] }).then(
-        (response: BatchResponse) => {
+      const answered = sent.then(
+        (response) => {
           if (settle()) resolve(decodeResponse(response));
         },
         (error: unknown) => {
-          if (settle()) reject(this.#failure(error, call, this.#culprit(slot, running())));
+          if (settle()) reject(this.#failure(error, signal, this.#culprit(slot, running())));
         },
       ).finally(() => {
         this.#inFlight.delete(answered);
@@ -197,7 +201,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
           }
           if (!settle()) return;
           this.#stop(slot);
-          reject(new BatchFailure(new TimeoutError(limit, taskLabel(call.task)), item, true));
+          reject(new BatchFailure(new TimeoutError(limit, label), item, true));
         };
         const arm = (ms: number): void => {
           // Past MAX_TIMER_MS Node fires after 1 ms instead; `check` re-arms for what is left.
@@ -249,8 +253,8 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     return running >= 0 && this.#ended.has(this.#board.threadOf(slot)) ? -1 : running;
   }
 
-  #failure(error: unknown, call: BatchCall, culprit: number): BatchFailure {
-    if (call.signal?.aborted === true) return new BatchFailure(new AbortError(call.signal.reason), -1, false);
+  #failure(error: unknown, signal: AbortSignal | undefined, culprit: number): BatchFailure {
+    if (signal?.aborted === true) return new BatchFailure(new AbortError(signal.reason), -1, false);
     const exit = EXIT_MESSAGE.exec(error instanceof Error ? error.message : '');
     if (exit !== null) return new BatchFailure(new WorkerExitError(Number(exit[1]), { cause: error }), culprit, true);
     if ((error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY') return new BatchFailure(error, culprit, true);
