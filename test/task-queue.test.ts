@@ -111,3 +111,22 @@ test.serial('ending a thread for an aborted call re-sends the call queued behind
   await within(queue.close(), 10_000);
   assertNoLeaks(t);
 });
+
+test.serial('close() waits for running calls, and a call stopped meanwhile does not make it wait out piscina\'s close timeout', async (t) => {
+  t.timeout(20_000);
+  const queue = new TaskQueue({ maxThreads: 1 });
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  const controller = new AbortController();
+  const running = queue.run(startThenSpin.with({ signal: controller.signal }), flags);
+  t.true(await waitForStarts(flags, 1, 10_000), 'the call is running');
+  let closed = false;
+  const closing = queue.close().then(() => { closed = true; });
+  await new Promise((resolve) => setImmediate(resolve));
+  t.false(closed, 'close() waits for the running call');
+  // Ending the thread under close(): piscina's own close() would wait its 30 s closeTimeout here.
+  controller.abort();
+  await t.throwsAsync(running, { name: 'AbortError' });
+  await within(closing, 5000, 'close');
+  t.is(queue.threads, 0);
+  assertNoLeaks(t);
+});
