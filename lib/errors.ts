@@ -174,3 +174,20 @@ export class AlreadyProcessingError extends OrderedPoolError {
     super('ERR_ALREADY_PROCESSING', 'The actor is already processing its calls');
   }
 }
+
+/**
+ * One thread death fails several items with the same error; each gets its own copy so that
+ * tagging one with its index does not relabel the others.
+ */
+export function copyError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  // Made by the Error constructor, so the copy is a real error (util.types.isNativeError, test
+  // runners and loggers check that), then given the original's class and fields.
+  const copy = new Error(error.message);
+  Object.setPrototypeOf(copy, Object.getPrototypeOf(error) as object);
+  for (const key of Reflect.ownKeys(error)) {
+    if (key === 'index') continue;
+    Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(error, key)!);
+  }
+  return copy;
+}

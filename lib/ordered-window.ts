@@ -11,9 +11,10 @@ import { createRequire } from 'node:module';
 import type DenqueClass from 'denque';
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { BatchFailure, isPlain, mayResend, prepareArgs, type BatchOutcome, type Dispatcher } from './dispatcher.js';
-import { AbortError, StoppedError, tagItemError } from './errors.js';
+import { AbortError, copyError, StoppedError, tagItemError } from './errors.js';
 import { taskLabel, type Task } from './task.js';
 import { BatchSizer } from './batch-sizer.js';
+import { assembleCall, NO_TRANSFER, SlotPool, State, type Batch, type Slot } from './window-slots.js';
 
 // denque is CommonJS: require() loads it in ~1 ms where an ESM import of it (cjs-module-lexer) takes ~5.
 const Denque = createRequire(import.meta.url)('denque') as typeof DenqueClass;
@@ -24,34 +25,6 @@ export type Settled<T> =
   | { readonly index: number; readonly status: 'rejected'; readonly reason: unknown };
 
 export type ErrorMode = 'fail' | 'settle';
-
-const enum State { Queued, Running, Fulfilled, Rejected, Dropped }
-
-/**
- * One item. Slots are reused once consumed: a slow consumer keeps each item alive for many event
- * loop turns, and a fresh object per item then survives young-generation collections, which makes
- * V8 grow the young generation (RSS) the longer a stream runs.
- */
-interface Slot {
-  index: number;
-  task: Task;
-  /** The item's one argument when `single`, else its argument list. */
-  input: unknown;
-  single: boolean;
-  transfer: readonly Transferable[];
-  timeout: number | undefined;
-  deferred: DeferredPromise<unknown> | undefined;
-  state: State;
-  value: unknown;
-  attempts: number;
-  detach: (() => void) | undefined;
-}
-
-interface Batch {
-  readonly slots: Slot[];
-  /** Each slot's item index when sent: a slot consumed early (aborted alone) may hold another item by the time the batch answers. */
-  readonly indexes: number[];
-}
 
 export interface WindowOptions {
   readonly dispatcher: Dispatcher;
@@ -64,7 +37,6 @@ export interface WindowOptions {
   readonly timeout: number | undefined;
 }
 
-const NO_TRANSFER: readonly Transferable[] = Object.freeze([]);
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 const noop = (): void => undefined;
 
@@ -89,8 +61,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   readonly #waiters: DeferredPromise<IteratorResult<T>>[] = [];
   readonly #roomWaiters: DeferredPromise<undefined>[] = [];
   readonly #finished = pDefer<undefined>();
-  /** Consumed slots, for reuse (see Slot). */
-  readonly #spare: Slot[] = [];
+  readonly #slots: SlotPool;
   /** Collects an item's transfer list; copied only in the rare case it is not empty. */
   readonly #scratch: Transferable[] = [];
   /** Aborts every running batch at once; one signal, not one per pool call (they cost ~7 µs each). */
@@ -116,6 +87,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   constructor(options: WindowOptions) {
     this.#dispatcher = options.dispatcher;
     this.#highWaterMark = options.highWaterMark;
+    this.#slots = new SlotPool(options.highWaterMark);
     this.#sizer = new BatchSizer(options.highWaterMark, options.dispatcher.concurrency, options.batchSize);
     this.#settle = options.errors === 'settle';
     this.#timeout = options.timeout;
@@ -193,7 +165,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       }
     }
     const { signal, timeout } = task.options;
-    const slot = this.#spare.pop() ?? newSlot();
+    const slot = this.#slots.take();
     slot.index = index;
     slot.task = task;
     slot.input = prepared;
@@ -333,7 +305,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     if (head.state !== State.Fulfilled && head.state !== State.Rejected) return undefined;
     this.#order.shift();
     const { index, state, value } = head;
-    this.#recycle(head);
+    this.#slots.give(head);
     this.#afterConsume();
     if (state === State.Fulfilled) {
       return { value: (this.#settle ? { index, status: 'fulfilled', value } : value) as T, done: false };
@@ -341,16 +313,6 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     if (this.#settle) return { value: { index, status: 'rejected', reason: value } as T, done: false };
     this.#finish(value);
     throw value;
-  }
-
-  #recycle(slot: Slot): void {
-    if (this.#spare.length >= this.#highWaterMark) return;
-    slot.input = undefined;
-    slot.value = undefined;
-    slot.deferred = undefined;
-    slot.detach = undefined;
-    slot.transfer = NO_TRANSFER;
-    this.#spare.push(slot);
   }
 
   #deliver(): void {
@@ -458,31 +420,9 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   }
 
   #send(slots: Slot[]): void {
-    const indexes: number[] = [];
-    const args: unknown[] = [];
-    let single = true;
-    let transferList = NO_TRANSFER;
-    let timed = false;
-    for (const slot of slots) {
-      slot.state = State.Running;
-      indexes.push(slot.index);
-      args.push(slot.input);
-      if (!slot.single) single = false;
-      if (slot.transfer.length > 0) transferList = [...transferList, ...slot.transfer];
-      if (slot.timeout !== undefined) timed = true;
-    }
-    // Mixed batches (a producer's lists next to one-argument items) send every item as a list.
-    if (!single) slots.forEach((slot, i) => { if (slot.single) args[i] = [slot.input]; });
-    const batch: Batch = { slots, indexes };
+    const { batch, call } = assembleCall(slots, this.#abort.signal);
     this.#batches.add(batch);
-    this.#dispatcher.runBatch({
-      task: slots[0]!.task,
-      args,
-      single,
-      transferList,
-      timeouts: timed ? slots.map((slot) => slot.timeout) : undefined,
-      signal: this.#abort.signal,
-    }).then(
+    this.#dispatcher.runBatch(call).then(
       (outcome) => { this.#onOutcome(batch, outcome); },
       (failure: unknown) => { this.#onFailure(batch, failure); },
     );
@@ -588,28 +528,4 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     this.#queued.clear();
     for (const slot of kept) this.#queued.push(slot);
   }
-}
-
-function newSlot(): Slot {
-  return {
-    index: -1, task: undefined as unknown as Task, input: undefined, single: true, transfer: NO_TRANSFER, timeout: undefined,
-    deferred: undefined, state: State.Dropped, value: undefined, attempts: 0, detach: undefined,
-  };
-}
-
-/**
- * One thread death fails several items with the same error; each gets its own copy so that
- * tagging one with its index does not relabel the others.
- */
-function copyError(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
-  // Made by the Error constructor, so the copy is a real error (util.types.isNativeError, test
-  // runners and loggers check that), then given the original's class and fields.
-  const copy = new Error(error.message);
-  Object.setPrototypeOf(copy, Object.getPrototypeOf(error) as object);
-  for (const key of Reflect.ownKeys(error)) {
-    if (key === 'index') continue;
-    Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(error, key)!);
-  }
-  return copy;
 }

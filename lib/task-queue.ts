@@ -151,7 +151,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     /** The item that was running, from the runner's notes; -1 if none was. */
     const running = (): number => (slot >= 0 ? this.#board.running(slot) : count === 1 ? 0 : -1);
     // No signal for piscina (see progress-board.ts): the queue stops calls itself.
-    const sent: Promise<BatchResponse> = this.#pool.run(request, { transferList: call.transferList as Transferable[] });
+    const sent = this.#pool.run(request, { transferList: call.transferList as Transferable[] }) as Promise<BatchResponse>;
 
     return new Promise<BatchOutcome>((resolve, reject) => {
       let settled = false;
