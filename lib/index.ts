@@ -9,7 +9,7 @@ export {
 } from './executor.js';
 export type { OrderedOptions } from './window-options.js';
 export type { Settled, ErrorMode } from './ordered-window.js';
-export { BatchFailure, type Dispatcher, type BatchCall, type BatchOutcome } from './dispatcher.js';
+export { argumentsOf, BatchFailure, type Dispatcher, type BatchCall, type BatchOutcome } from './dispatcher.js';
 export {
   OrderedPoolError, StoppedError, AbortError, TimeoutError, WorkerExitError, QueueClosedError,
   NotCloneableError, TaskLoadError, ThrownValueError, CancelledError, ExecutorShutdownError,
