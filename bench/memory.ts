@@ -2,11 +2,13 @@
  * Suite 4: memory. Trivial items to a slow consumer (one setImmediate per item), each measurement
  * in a fresh process: peak RSS and peak heap, at several N, to show the window bounds them.
  */
+import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import { pMapIterable } from 'p-map';
 import { inChild, isEntry } from './child.js';
 import { orderedTask, PISCINA_WORKER_URL, range, WINDOW } from './contenders.js';
+import { increment as onMain } from './tasks.js';
 import { fmt, progress, round, stats, target, type RunConfig, type SuiteResult } from './harness.js';
 import { OrderedItemProducer, orderedMap, TaskQueue } from '../lib/index.js';
 
@@ -21,6 +23,8 @@ const CONTENDERS = {
   map: 'ordered-pool orderedMap',
   producer: 'ordered-pool producer',
   pmap: 'p-map pMapIterable over piscina',
+  readable: 'Readable.map over piscina',
+  main: 'main thread (no workers)',
   unbounded: 'piscina run, all submitted at once',
 } as const;
 type Kind = keyof typeof CONTENDERS;
@@ -37,6 +41,11 @@ async function consumeOrdered(kind: Kind, n: number): Promise<number> {
     return sum;
   };
   const increment = orderedTask('increment');
+  if (kind === 'main') {
+    // The floor: the same consumer over an async generator, with no pool at all.
+    // eslint-disable-next-line @typescript-eslint/require-await
+    return await slowly((async function* () { for (let i = 0; i < n; i++) yield onMain(i); })());
+  }
   if (kind === 'map' || kind === 'producer') {
     const queue = new TaskQueue();
     try {
@@ -57,6 +66,7 @@ async function consumeOrdered(kind: Kind, n: number): Promise<number> {
   try {
     const mapper = (i: number): Promise<number> => pool.run(i, { name: 'increment' }) as Promise<number>;
     if (kind === 'pmap') return await slowly(pMapIterable(range(n), mapper, { concurrency: WINDOW }));
+    if (kind === 'readable') return await slowly(Readable.from(range(n)).map(mapper, { concurrency: WINDOW }) as AsyncIterable<number>);
     const all = Array.from({ length: n }, (_, i) => mapper(i));
     return await slowly((async function* () {
       for (const promise of all) yield await promise;
@@ -84,8 +94,11 @@ export async function run(config: RunConfig): Promise<SuiteResult> {
   // Over piscina every item is a pool call (~25,000/s here, far fewer to a slow consumer): 1M items
   // would take minutes a process, so those contenders stop earlier. The targets need orderedMap at 1M.
   const sizes: Record<Kind, number[]> = config.quick
-    ? { map: [10_000, 100_000, 1_000_000], producer: [10_000, 100_000], pmap: [10_000], unbounded: [10_000] }
-    : { map: [10_000, 100_000, 1_000_000], producer: [10_000, 100_000, 1_000_000], pmap: [10_000, 100_000], unbounded: [10_000, 100_000] };
+    ? { map: [10_000, 100_000, 1_000_000], producer: [10_000, 100_000], pmap: [10_000], readable: [10_000], unbounded: [10_000], main: [10_000, 1_000_000] }
+    : {
+      map: [10_000, 100_000, 1_000_000], producer: [10_000, 100_000, 1_000_000], pmap: [10_000, 100_000], readable: [10_000, 100_000],
+      unbounded: [10_000, 100_000], main: [10_000, 100_000, 1_000_000],
+    };
   const plan = [...new Set(Object.values(sizes).flat())].sort((a, b) => a - b)
     .flatMap((n) => (Object.keys(CONTENDERS) as Kind[]).filter((kind) => sizes[kind].includes(n)).map((kind) => ({ kind, n })));
   const results = new Map<string, Sample[]>();
