@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits, Transferable } from 'node:worker_threads';
@@ -34,6 +35,13 @@ export interface TaskQueueOptions {
   resourceLimits?: ResourceLimits;
   /** Node flags for the threads. */
   execArgv?: string[];
+  /**
+   * Ms a graceful `close()` waits for calls already given to the pool; then their threads are
+   * ended and the calls fail with `QueueClosedError`, so a task that never settles cannot keep
+   * `close()` pending forever.
+   * @default 30000 (piscina's own)
+   */
+  closeTimeout?: number;
 }
 
 // piscina is CommonJS: require() skips the ESM wrapper and cjs-module-lexer's pass over its main file.
@@ -63,6 +71,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   readonly #stoppers = new WeakMap<AbortSignal, Set<() => void>>();
   /** Threads the queue ended itself (a stopped call); one id per ending, so it stays small. */
   readonly #ended = new Set<number>();
+  readonly #closeTimeout: number;
   #closing: Promise<void> | undefined;
 
   constructor(options?: TaskQueueOptions) {
@@ -75,6 +84,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     }
     const perWorker = optional(o.concurrentTasksPerWorker, 2, (v) => positiveInteger('concurrentTasksPerWorker', v));
     this.concurrency = this.maxThreads * perWorker;
+    this.#closeTimeout = optional(o.closeTimeout, 30_000, (v) => nonNegativeInteger('closeTimeout', v));
     const workerData: RunnerData = { board: this.#board.memory };
     this.#pool = new Pool({
       filename: RUNNER,
@@ -264,8 +274,8 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
 
   /**
    * Stops taking work and ends the threads. Without `force` it waits for calls already given to
-   * the pool; with it, queued and running calls are dropped at once. Calling it again returns the
-   * same promise.
+   * the pool (up to `closeTimeout`); with it, queued and running calls are dropped at once.
+   * Calling it again returns the same promise.
    */
   close({ force = false }: { force?: boolean } = {}): Promise<void> {
     this.#closing ??= force ? this.#pool.destroy() : this.#drainThenClose();
@@ -278,8 +288,16 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
    * 30 s timeout. Waiting for our own calls first leaves piscina nothing to count.
    */
   async #drainThenClose(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
-    await this.#pool.close();
+    const drained = (async (): Promise<boolean> => {
+      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      return true;
+    })();
+    const giveUp = new AbortController();
+    const timedOut = sleep(Math.min(this.#closeTimeout, MAX_TIMER_MS), false, { signal: giveUp.signal, ref: false }).catch(() => false);
+    const finished = await Promise.race([drained, timedOut]);
+    giveUp.abort();
+    if (finished) await this.#pool.close();
+    else await this.#pool.destroy();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -130,3 +130,16 @@ test.serial('close() waits for running calls, and a call stopped meanwhile does 
   t.is(queue.threads, 0);
   assertNoLeaks(t);
 });
+
+test.serial('close() gives up on a call that never settles after closeTimeout: the call fails with QueueClosedError', async (t) => {
+  t.timeout(20_000);
+  const baseline = threadCount();
+  const queue = new TaskQueue({ maxThreads: 1, closeTimeout: 300 });
+  const stuck = t.throwsAsync(queue.run(tasks.neverSettles), { instanceOf: QueueClosedError });
+  t.is(await queue.run(tasks.square, 3), 9, 'the thread runs other calls meanwhile');
+  await within(queue.close(), 5000, 'close');
+  await within(stuck, 1000, 'the stuck call');
+  t.true(await threadsBackTo(baseline));
+  t.throws(() => new TaskQueue({ closeTimeout: -1 }), { instanceOf: TypeError, message: /closeTimeout/ });
+  assertNoLeaks(t);
+});
