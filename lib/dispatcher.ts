@@ -68,8 +68,8 @@ export async function runCall(dispatcher: Dispatcher, task: Task, args: readonly
     try {
       const outcome = await dispatcher.runBatch({
         task,
-        args: [prepared],
-        single: false,
+        args: prepared.length === 1 ? [prepared[0]] : [prepared],
+        single: prepared.length === 1,
         transferList,
         timeouts: timeout === undefined ? undefined : [timeout],
         signal,

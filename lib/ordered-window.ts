@@ -93,7 +93,8 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     this.#timeout = options.timeout;
     this.#signal = options.signal;
     this.#finished.promise.catch(noop);
-    // piscina adds a listener per pool call in flight; that is expected, not a leak.
+    // A dispatcher may listen to it once per call in flight (TaskQueue listens once per signal);
+    // that is expected, not a leak.
     setMaxListeners(0, this.#abort.signal);
     if (this.#signal?.aborted === true) this.#onSignalAbort();
     else this.#signal?.addEventListener('abort', this.#onSignalAbort, { once: true });
@@ -163,6 +164,11 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
         this.#scratch.length = 0;
         early = error;
       }
+    }
+    // A list of one argument travels as that argument, the same as a pushValue() item.
+    if (!single && early === undefined && (prepared as readonly unknown[]).length === 1) {
+      prepared = (prepared as readonly unknown[])[0];
+      single = true;
     }
     const { signal, timeout } = task.options;
     const slot = this.#slots.take();

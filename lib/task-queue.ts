@@ -98,8 +98,8 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
       ...(o.execArgv === undefined ? {} : { execArgv: o.execArgv }),
     });
     this.#pool.on('workerCreate', () => {
-      // piscina replaces a thread it terminated (an aborted call) when that thread's exit event
-      // arrives, even if the pool has closed meanwhile; nobody would ever end the new one.
+      // piscina replaces a thread that ended (one the queue ended for a stopped call) when its exit
+      // event arrives, even if the pool has closed meanwhile; nobody would ever end the new one.
       if (this.#closing === undefined) return;
       const destroy = (): Promise<void> => this.#pool.destroy();
       void this.#closing.then(destroy, destroy);
@@ -110,8 +110,8 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
       }
     });
     this.#pool.on('error', (error: unknown) => {
-      // piscina reports a response that raced with the abort of its own task (the task's promise
-      // already rejected with AbortError): nothing is lost, so it is not news for the user.
+      // piscina reports a response that raced with the end of its thread (a call the queue stopped,
+      // or close({ force })): that call has already failed, so it is not news for the user.
       if (error instanceof Error && error.message.startsWith('Unexpected message from Worker')) return;
       this.#stray(error);
     });
@@ -149,12 +149,11 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     if (signal?.aborted === true) return Promise.reject(new BatchFailure(new AbortError(signal.reason), -1, false));
     const count = call.args.length;
     const slot = this.#board.acquire();
-    const single = call.single || (call.args as readonly (readonly unknown[])[]).every((args) => args.length === 1);
     const request: BatchRequest = {
       module: call.task.module,
       name: call.task.name,
-      args: single && !call.single ? call.args.map((args) => (args as readonly unknown[])[0]) : call.args,
-      single,
+      args: call.args,
+      single: call.single,
       slot,
       timed: timeouts !== undefined,
     };
@@ -293,8 +292,8 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
       return true;
     })();
     const giveUp = new AbortController();
-    const timedOut = sleep(Math.min(this.#closeTimeout, MAX_TIMER_MS), false, { signal: giveUp.signal, ref: false }).catch(() => false);
-    const finished = await Promise.race([drained, timedOut]);
+    const deadline = sleep(Math.min(this.#closeTimeout, MAX_TIMER_MS), false, { signal: giveUp.signal, ref: false }).catch(() => false);
+    const finished = await Promise.race([drained, deadline]);
     giveUp.abort();
     if (finished) await this.#pool.close();
     else await this.#pool.destroy();
