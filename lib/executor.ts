@@ -4,7 +4,8 @@ import type DenqueClass from 'denque';
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { defaultQueue } from './default-queue.js';
 import { runCall, type Dispatcher } from './dispatcher.js';
-import { AbortError, CancelledError, ExecutorShutdownError, TimeoutError } from './errors.js';
+import { armDeadline } from './deadline.js';
+import { AbortError, CancelledError, ExecutorShutdownError } from './errors.js';
 import { pullThrough, type Source } from './ordered-map.js';
 import { OrderedWindow } from './ordered-window.js';
 import { assertTask, type Task } from './task.js';
@@ -184,14 +185,15 @@ export class Executor implements AsyncDisposable {
     let signal = abortSignal('signal', o.signal);
     if (this.#closing !== undefined) throw new ExecutorShutdownError();
 
-    let expired: TimeoutError | undefined;
-    let timer: NodeJS.Timeout | undefined;
+    let expired: unknown;
+    let disarm = noop;
     if (timeout !== undefined) {
       // Python measures the whole map from the call, not each result.
       const deadline = new AbortController();
-      expired = new TimeoutError(timeout, 'Executor.map');
-      const reason = expired;
-      timer = setTimeout(() => { deadline.abort(reason); }, timeout);
+      disarm = armDeadline({ timeout }, 'Executor.map', (error) => {
+        expired = error;
+        deadline.abort(error);
+      });
       signal = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
     }
     const window = new OrderedWindow<Awaited<R>>({
@@ -199,17 +201,16 @@ export class Executor implements AsyncDisposable {
     });
     this.#maps.add(window);
     const ended = (): void => {
-      clearTimeout(timer);
+      disarm();
       this.#maps.delete(window);
     };
     window.finished.then(ended, ended);
 
     const results = pullThrough(zipSources(sources as Source<unknown>[]), task as Task, window, true);
-    if (expired === undefined) return results;
-    const timedOut = expired;
+    if (timeout === undefined) return results;
     // The window ends with an AbortError caused by the deadline; the caller asked for a TimeoutError.
     const unwrap = (error: unknown): never => {
-      throw error instanceof AbortError && error.cause === timedOut ? timedOut : error;
+      throw error instanceof AbortError && expired !== undefined && error.cause === expired ? expired : error;
     };
     return {
       next: () => results.next().catch(unwrap),

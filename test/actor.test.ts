@@ -184,6 +184,17 @@ test('spawned: a call that timed out while the actor was busy never runs', async
   }
 });
 
+test('spawned: a call timeout longer than a timer can hold does not fire early', async (t) => {
+  t.timeout(15_000);
+  const inventory = await within(spawnActor<Inventory>(actorsModule, 'Inventory'), 10_000);
+  try {
+    // An async call that outlives the 1 ms a too-long timer would fire after.
+    t.is(await within(inventory.sync({ timeout: 2 ** 40 }).slow(50, 'on time'), 5000), 'on time');
+  } finally {
+    await inventory.terminate();
+  }
+});
+
 test('spawned: a call aborted while the actor was busy never runs; calls keep their order', async (t) => {
   t.timeout(15_000);
   const inventory = await within(spawnActor<Inventory>(actorsModule, 'Inventory'), 10_000);

@@ -141,6 +141,15 @@ test.serial('map() timeout covers the whole map and throws TimeoutError', async 
   assertNoLeaks(t);
 });
 
+test.serial('a map() timeout longer than a timer can hold does not fire early', async (t) => {
+  t.timeout(15_000);
+  const executor = Executor.create({ maxThreads: 1 });
+  const calls = range(3).map((i) => [i, 20] as const);
+  t.deepEqual(await within(collect(executor.map(tasks.delayed, calls, { timeout: 2 ** 40 })), 10_000), [0, 1, 2]);
+  await executor.shutdown();
+  assertNoLeaks(t);
+});
+
 test.serial('map() throws the first failing call\'s error at its position, and honours a signal', async (t) => {
   t.timeout(15_000);
   const executor = Executor.create({ maxThreads: 2 });

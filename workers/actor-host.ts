@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter.js';
 import { findUncloneable } from '../lib/cloneable.js';
+import { armDeadline } from '../lib/deadline.js';
 import { DeferredCallHandler } from '../lib/deferred-call-handler.js';
 import { NotCloneableError } from '../lib/errors.js';
 import type { ActorHostApi, ActorHostData, CallOutcome } from '../lib/spawn-actor.js';
@@ -66,14 +67,15 @@ const api: ActorHostApi = {
   async call(id, method, args, deadline): Promise<CallOutcome> {
     const controller = new AbortController();
     cancels.set(id, controller);
-    let timer: NodeJS.Timeout | undefined;
+    let disarm = (): void => undefined;
     try {
       const value = await admit((actor) => {
         if (deadline !== undefined) {
           // The caller's deadline as a Date.now() time: one that passed while this thread was busy
           // aborts the call before it is queued, so it never runs.
-          timer = setTimeout(() => { controller.abort(EXPIRED); }, Math.max(0, deadline - Date.now()));
-          if (deadline <= Date.now()) controller.abort(EXPIRED);
+          const left = deadline - Date.now();
+          if (left <= 0) controller.abort(EXPIRED);
+          else disarm = armDeadline({ timeout: left }, method, () => { controller.abort(EXPIRED); });
         }
         return (actor.sync({ signal: controller.signal }) as unknown as Calls)[method]!(...args);
       });
@@ -83,7 +85,7 @@ const api: ActorHostApi = {
     } catch (error) {
       return { ok: false, error: encodeError(error), expired: controller.signal.reason === EXPIRED };
     } finally {
-      clearTimeout(timer);
+      disarm();
       cancels.delete(id);
     }
   },
