@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { findExport } from '../load-task.js';
 import { task, type Task } from '../task.js';
 import { CliError } from './cli-error.js';
 
@@ -29,12 +30,12 @@ export async function loadTask(module: string, exportName: string, json: boolean
     const detail = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0] ?? ''}` : String(error);
     throw new CliError(`cannot load module '${module}': ${detail}`, { cause: error });
   }
-  const fn = namespace[exportName];
-  if (typeof fn !== 'function') {
-    const functions = Object.keys(namespace).filter((key) => typeof namespace[key] === 'function');
-    const found = functions.length > 0 ? `its functions: ${functions.join(', ')}` : 'it exports no functions';
-    const what = exportName in namespace ? `its export '${exportName}' is ${typeof fn}, not a function` : `it has no export named '${exportName}'`;
-    throw new CliError(`cannot use module '${module}': ${what} (${found}); choose one with --export NAME`);
+  const found = findExport(namespace, exportName);
+  if (found.fn === undefined) {
+    const { functions, type } = found;
+    const listed = functions.length > 0 ? `its functions: ${functions.join(', ')}` : 'it exports no functions';
+    const what = type !== undefined ? `its export '${exportName}' is ${type}, not a function` : `it has no export named '${exportName}'`;
+    throw new CliError(`cannot use module '${module}': ${what} (${listed}); choose one with --export NAME`);
   }
   const mapper = new URL('../../workers/record-mapper.js', import.meta.url);
   mapper.search = new URLSearchParams({ module: url.href, export: exportName, json: json ? '1' : '0' }).toString();
