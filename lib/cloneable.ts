@@ -1,5 +1,6 @@
 import type { Transferable } from 'node:worker_threads';
 import { types } from 'node:util';
+import { NotCloneableError } from './errors.js';
 
 /**
  * A global symbol, not a module-local one: the worker thread loads its own copy of this package,
@@ -60,6 +61,17 @@ export function unwrapTransfer(value: unknown, transferList: Transferable[]): un
     if (!transferList.includes(item)) transferList.push(item);
   }
   return value.value;
+}
+
+/**
+ * A result ready to post to the main thread: moved buffers go to `transferList`, and a value that
+ * would not clone fails here as `NotCloneableError` (named as `what`) rather than in piscina.
+ */
+export function postable(value: unknown, transferList: Transferable[], what: string): unknown {
+  const plain = unwrapTransfer(value, transferList);
+  const bad = findUncloneable(plain);
+  if (bad !== undefined) throw new NotCloneableError(`${what} is not cloneable: ${bad}`);
+  return plain;
 }
 
 /**

@@ -4,8 +4,8 @@
  */
 import { parentPort, threadId, workerData, type Transferable } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { findUncloneable, unwrapTransfer } from '../lib/cloneable.js';
-import { NotCloneableError, TaskLoadError } from '../lib/errors.js';
+import { postable } from '../lib/cloneable.js';
+import { TaskLoadError } from '../lib/errors.js';
 import { isThenable, loadTask, type TaskFunction } from '../lib/load-task.js';
 import { encodeError, type WireError } from '../lib/wire-error.js';
 import { beginSlot, endSlot, noteItem } from '../lib/progress-board.js';
@@ -66,10 +66,7 @@ async function runItems(
         let result = single ? handler(args[i]) : handler(...(args[i] as unknown[]));
         // Awaiting only real promises keeps a synchronous task free of a microtask per item.
         if (isThenable(result)) result = await result;
-        const value = unwrapTransfer(result, transferList);
-        const bad = findUncloneable(value);
-        if (bad !== undefined) throw new NotCloneableError(`The task's result is not cloneable: ${bad}`);
-        values.push(value);
+        values.push(postable(result, transferList, 'The task\'s result'));
       } catch (error) {
         values.push(undefined);
         (errors ??= []).push([i, encodeError(error)]);

@@ -5,8 +5,8 @@
  * `receiveMessageOnPort` without ever returning to this thread's event loop.
  */
 import { receiveMessageOnPort, workerData, type Transferable } from 'node:worker_threads';
-import { findUncloneable, unwrapTransfer } from '../lib/cloneable.js';
-import { NotCloneableError, TaskLoadError } from '../lib/errors.js';
+import { postable } from '../lib/cloneable.js';
+import { TaskLoadError } from '../lib/errors.js';
 import { isThenable, loadTask } from '../lib/load-task.js';
 import { SEQ, TAKEN, type ConsumerData, type FromConsumer, type ToConsumer } from '../lib/thread-consumer-protocol.js';
 import { decodeError, encodeError, type WireError } from '../lib/wire-error.js';
@@ -113,10 +113,7 @@ async function main(): Promise<void> {
     // However the consumer ended, the main thread must stop producing for it.
     items.return();
     const transferList: Transferable[] = [];
-    const value = unwrapTransfer(result, transferList);
-    const bad = findUncloneable(value);
-    if (bad !== undefined) throw new NotCloneableError(`The consumer's result is not cloneable: ${bad}`);
-    send({ kind: 'result', value }, transferList);
+    send({ kind: 'result', value: postable(result, transferList, 'The consumer\'s result') }, transferList);
   } catch (error) {
     send({ kind: 'failed', error: encodeError(error) });
   }
