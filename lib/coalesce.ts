@@ -2,9 +2,9 @@ import { inspect } from 'node:util';
 import { checkWaitOptions, waitFor, type WaitOptions } from './deadline.js';
 import { KeyedResults, entryPromise, type StoreKey } from './keyed-results.js';
 import { isTask, type Task } from './task.js';
-import { TaskQueue } from './task-queue.js';
+import type { TaskQueue } from './task-queue.js';
 import { optional, plainOptions, positiveInteger } from './validate.js';
-import { runner, type Work } from './work.js';
+import { queueOption, runner, type Work } from './work.js';
 
 /** Options of {@link coalesce}. */
 export interface CoalesceOptions<A extends readonly unknown[]> {
@@ -100,10 +100,8 @@ export function coalesce<A extends readonly unknown[], R>(
 export function coalesce<A extends readonly unknown[], R>(
   ...params: [Work<A, R>, CoalesceOptions<A>] | [TaskQueue, Task<A, R>, CoalesceOptions<A>]
 ): Coalesced<A, Awaited<R>> {
-  const [queue, work, options] = params.length === 3 ? params : [undefined, ...params];
-  if (queue !== undefined && !(queue instanceof TaskQueue)) {
-    throw new TypeError(`Expected \`queue\` to be a TaskQueue, got \`${String(queue)}\` (${typeof queue})`);
-  }
+  const [given, work, options] = params.length === 3 ? params : [undefined, ...params];
+  const queue = queueOption(given);
   if (queue !== undefined && !isTask(work)) {
     throw new TypeError('coalesce(queue, task, options) takes a task made by task(url, name); pass a function as coalesce(fn, options)');
   }

@@ -1,9 +1,9 @@
 import { checkWaitOptions, waitFor, type WaitOptions } from './deadline.js';
 import { FutureNotResolvedError, FutureNotSubmittedError } from './errors.js';
 import { KeyedResults, entryPromise, type Entry } from './keyed-results.js';
-import { TaskQueue } from './task-queue.js';
+import type { TaskQueue } from './task-queue.js';
 import { optional, plainOptions, positiveInteger, positiveNumber } from './validate.js';
-import { runner, type Work } from './work.js';
+import { queueOption, runner, type Work } from './work.js';
 
 /** Options of {@link NamedFutures}. */
 export interface NamedFuturesOptions {
@@ -34,10 +34,7 @@ export class NamedFutures<V = unknown> {
 
   constructor(options?: NamedFuturesOptions) {
     const o = plainOptions('options', options);
-    if (o.queue !== undefined && !(o.queue instanceof TaskQueue)) {
-      throw new TypeError(`Expected \`queue\` to be a TaskQueue, got \`${String(o.queue)}\` (${typeof o.queue})`);
-    }
-    this.#queue = o.queue;
+    this.#queue = queueOption(o.queue);
     this.#store = new KeyedResults({
       ttl: optional(o.ttl, 60_000, (v) => positiveNumber('ttl', v)),
       maxEntries: optional(o.maxEntries, 1000, (v) => positiveInteger('maxEntries', v)),

@@ -1,6 +1,6 @@
 import { defaultQueue } from './default-queue.js';
 import { isTask, type Task } from './task.js';
-import type { TaskQueue } from './task-queue.js';
+import { TaskQueue } from './task-queue.js';
 
 /** Something to run: a pool task (in a worker thread) or a plain function (on the event loop). */
 export type Work<A extends readonly unknown[], R> = Task<A, R> | ((...args: A) => R | PromiseLike<R>);
@@ -20,4 +20,12 @@ export function runner<A extends readonly unknown[], R>(
   }
   const fn = work;
   return async (...args): Promise<Awaited<R>> => await fn(...args);
+}
+
+/** Checks a `queue` option at run time (JavaScript callers): a TaskQueue, or undefined for the default queue. */
+export function queueOption(queue: TaskQueue | undefined): TaskQueue | undefined {
+  if (queue !== undefined && !(queue instanceof TaskQueue)) {
+    throw new TypeError(`Expected \`queue\` to be a TaskQueue, got \`${String(queue)}\` (${typeof queue})`);
+  }
+  return queue;
 }
