@@ -14,6 +14,11 @@ export function openSource<T>(source: Source<T>): Iterator<T> | AsyncIterator<T>
   throw new TypeError(`Expected \`source\` to be an iterable or async iterable, got \`${inspect(source)}\` (${typeof source})`);
 }
 
+/** Calls an iterator's `return()` (if any) without waiting for it or caring whether it fails. */
+export function closeSource(iterator: Iterator<unknown> | AsyncIterator<unknown>): void {
+  void Promise.resolve(iterator.return?.()).catch(() => undefined);
+}
+
 /**
  * Maps `source` through `task` on the pool and yields the results in source order. The source is
  * read lazily, only while the window has room, and its `return()` is called if iteration stops
@@ -78,7 +83,7 @@ export function pullThrough<T>(
     if (exhausted) return;
     exhausted = true;
     // p-map forgets this: a generator left suspended keeps its resources (files, sockets) open.
-    void Promise.resolve(iterator.return?.()).catch(() => undefined);
+    closeSource(iterator);
   };
 
   return {

@@ -7,6 +7,7 @@ import { MessageChannel, Worker, receiveMessageOnPort, type Transferable } from 
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { prepareArgs } from './dispatcher.js';
 import { WorkerExitError } from './errors.js';
+import { closeSource } from './ordered-map.js';
 import type { Task } from './task.js';
 import {
   CONTROL_LENGTH, SEQ, TAKEN, type ConsumerData, type FromConsumer, type ToConsumer,
@@ -28,8 +29,6 @@ export interface ThreadConsumerOptions {
   /** The items are `Settled` records: their `reason` is sent as a wire error. */
   readonly settled: boolean;
 }
-
-const noop = (): void => undefined;
 
 function encodeSettled(record: unknown): unknown {
   const settled = record as { status: string; reason: unknown };
@@ -90,7 +89,7 @@ export function consumeInThread<R>(
     stopped = true;
     wake();
     // As a `break` out of `for await` would: the producer stops and drops what is left.
-    void Promise.resolve(iterator.return?.()).catch(noop);
+    closeSource(iterator);
   };
 
   const forward = async (): Promise<void> => {

@@ -1,10 +1,10 @@
-import { openSource, type Source } from './ordered-map.js';
+import { isThenable } from './load-task.js';
+import { closeSource, openSource, type Source } from './ordered-map.js';
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
 type Step = IteratorResult<unknown[]> | Promise<IteratorResult<unknown[]>>;
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
-const noop = (): void => undefined;
 
 /**
  * Python's `zip` over sync and async iterables, read one tuple per `next()` so nothing is read
@@ -19,7 +19,7 @@ export function zipSources(sources: readonly Source<unknown>[]): Iterator<unknow
   const close = (except?: AnyIterator): IteratorReturnResult<undefined> => {
     done = true;
     for (const iterator of iterators) {
-      if (iterator !== except) void Promise.resolve(iterator.return?.()).catch(noop);
+      if (iterator !== except) closeSource(iterator);
     }
     return DONE;
   };
@@ -41,16 +41,15 @@ export function zipSources(sources: readonly Source<unknown>[]): Iterator<unknow
           } catch (error) {
             return failed(iterator, error);
           }
-          if ('then' in result && typeof result.then === 'function') {
+          if (isThenable(result)) {
             return Promise.resolve(result).then((settled) => {
               if (settled.done === true) return close(iterator);
               values[i] = settled.value;
               return advance(i + 1);
             }, (error: unknown) => failed(iterator, error));
           }
-          const sync = result as IteratorResult<unknown>;
-          if (sync.done === true) return close(iterator);
-          values[i] = sync.value;
+          if (result.done === true) return close(iterator);
+          values[i] = result.value;
         }
         return { value: values, done: false };
       };
