@@ -25,11 +25,14 @@ async function build(): Promise<DeferredCallHandler> {
     throw new TypeError(`Export '${data.name}' of ${data.module} is neither a DeferredCallHandler nor a subclass of it`);
   }
   actor.on('error', report);
-  const loop = data.run === undefined
-    ? actor.process({ forever: true })
-    : (actor as unknown as Calls)[data.run]?.call(actor);
-  if (data.run !== undefined && loop === undefined && typeof (actor as unknown as Calls)[data.run] !== 'function') {
-    throw new TypeError(`The actor has no method '${data.run}' to run as its loop`);
+  let loop: unknown;
+  if (data.run === undefined) {
+    loop = actor.process({ forever: true });
+  } else {
+    // Checked before the call: a property that is not a function must get this message too.
+    const method: unknown = (actor as unknown as Record<string, unknown>)[data.run];
+    if (typeof method !== 'function') throw new TypeError(`The actor has no method '${data.run}' to run as its loop`);
+    loop = (method as () => unknown).call(actor);
   }
   Promise.resolve(loop).catch(report);
   return actor;
