@@ -88,6 +88,3 @@ export class LineWriter {
     this.check();
   }
 }
-
-/** One result as one line: strings as they are, anything else as JSON; undefined writes nothing. */
-

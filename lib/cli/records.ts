@@ -60,9 +60,9 @@ export async function checkInputs(inputs: readonly string[]): Promise<number | u
 
 /**
  * Lines of a stream, split here rather than by `readline`, whose event-and-iterator layers cost
- * more per line than a small transform does. A final line without a newline still counts.
+ * more per line than a small transform does. A final line without a newline still counts. NDJSON
+ * lines are decoded in the worker threads, so blank ones are only skipped here.
  */
-/** Yields lines; NDJSON lines are decoded in the worker threads, so blank ones are only skipped here. */
 async function* lines(stream: Readable, source: string, json: boolean, hooks: RecordHooks): AsyncGenerator<unknown, undefined, undefined> {
   stream.setEncoding('utf8');
   let line = 0;
