@@ -31,7 +31,7 @@ interface Sample {
   readonly queueListeners: number;
 }
 
-const increment = task<[number], number>(new URL('./soak-task.js', import.meta.url), 'increment');
+const increment = task<[number], number>(new URL('./tasks.js', import.meta.url), 'increment');
 const queue = new TaskQueue({ maxThreads: availableParallelism() });
 
 function* numbers(n: number): Generator<number> {
