@@ -5,7 +5,7 @@ import { task } from '../lib/task.js';
 import { TaskQueue } from '../lib/task-queue.js';
 import type { Dispatcher } from '../lib/dispatcher.js';
 import { openGate } from './fixtures/gates.js';
-import { assertNoLeaks, collect, range, tasks, threadCount, threadsBackTo, within } from './helpers/index.js';
+import { assertNoLeaks, collect, leakGuard, range, tasks, threadsBackTo, within } from './helpers/index.js';
 
 const gates = new URL('fixtures/gates.js', import.meta.url);
 const countCall = task<[Int32Array, number], number>(gates, 'countCall');
@@ -20,15 +20,14 @@ function blockedExecutor(): { executor: Executor; blocker: Future<string>; open:
 
 test.serial('submit() runs calls and its futures resolve with their values', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const executor = Executor.create({ maxThreads: 2 });
   const futures = range(10).map((i) => executor.submit(tasks.square, i));
   t.deepEqual(await within(Promise.all(futures), 10_000), range(10).map((i) => i * i));
   t.is(futures[0]!.state, 'fulfilled');
   t.is(await executor.submit(tasks.add, 2, 3), 5);
   await executor.shutdown();
-  t.true(await threadsBackTo(baseline), 'the owned queue is closed');
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test.serial('a future rejects with the task error; an ignored failed future is not an unhandled rejection', async (t) => {
@@ -192,7 +191,7 @@ test.serial('map() chunkSize sets the calls per pool call', async (t) => {
 
 test.serial('shutdown() refuses new work, waits for submitted calls and maps, and closes only an owned queue', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const { executor, blocker, open } = blockedExecutor();
   const queued = executor.submit(tasks.square, 4);
   const results = executor.map(tasks.square, [5, 6]);
@@ -210,7 +209,7 @@ test.serial('shutdown() refuses new work, waits for submitted calls and maps, an
   t.is(await within(queued, 10_000), 16);
   await within(shutdown, 10_000);
   t.is(await blocker, 'released');
-  t.true(await threadsBackTo(baseline));
+  t.true(await threadsBackTo(guard.baseline), 'the owned queue is closed');
 
   const queue = new TaskQueue({ maxThreads: 1 });
   const borrowing = new Executor({ queue });
@@ -218,12 +217,12 @@ test.serial('shutdown() refuses new work, waits for submitted calls and maps, an
   await borrowing.shutdown();
   t.false(queue.closed, 'a queue the executor was given is left open');
   await queue.close();
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test.serial('shutdown({ cancelFutures }) cancels waiting calls and maps; wait: false returns at once', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const { executor, blocker, open } = blockedExecutor();
   const queued = executor.submit(tasks.square, 4);
   const results = executor.map(tasks.square, [5, 6]);
@@ -234,19 +233,18 @@ test.serial('shutdown({ cancelFutures }) cancels waiting calls and maps; wait: f
   open();
   t.is(await within(blocker, 10_000), 'released');
   await within(executor.shutdown(), 10_000);
-  t.true(await threadsBackTo(baseline));
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test.serial('Symbol.asyncDispose shuts down and waits', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const executor = Executor.create({ maxThreads: 1 });
   const future = executor.submit(tasks.square, 12);
   await within(executor[Symbol.asyncDispose](), 10_000);
   t.is(future.state, 'fulfilled');
   t.true(executor.isShutdown);
-  t.true(await threadsBackTo(baseline));
+  await guard.check();
 });
 
 test.serial('bad arguments are TypeErrors naming what was wrong', (t) => {

@@ -5,7 +5,7 @@ import test from 'ava';
 import { orderedMap } from '../lib/ordered-map.js';
 import { TaskQueue } from '../lib/task-queue.js';
 import { AbortError } from '../lib/errors.js';
-import { assertNoLeaks, collect, range, tasks, threadCount, threadsBackTo, within } from './helpers/index.js';
+import { collect, leakGuard, range, tasks, within } from './helpers/index.js';
 
 const queue = new TaskQueue({ maxThreads: 2 });
 test.after.always(() => queue.close());
@@ -54,7 +54,7 @@ test('nothing is pulled before iteration starts', async (t) => {
 
 test.serial('break calls the source iterator return() and leaves no thread after close', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const own = new TaskQueue({ maxThreads: 2 });
   let closed = false;
   function* source(): Generator<readonly [number, number]> {
@@ -70,8 +70,7 @@ test.serial('break calls the source iterator return() and leaves no thread after
   }
   t.true(closed, 'the generator finally block ran');
   await within(own.close(), 5000, 'close');
-  t.true(await threadsBackTo(baseline));
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test('a throw in the consumer loop also closes the source', async (t) => {
