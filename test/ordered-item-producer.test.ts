@@ -4,6 +4,7 @@ import { TaskQueue } from '../lib/task-queue.js';
 import { AbortError, StoppedError, TimeoutError } from '../lib/errors.js';
 import { transfer } from '../lib/cloneable.js';
 import { collect, leakGuard, range, tasks, within } from './helpers/index.js';
+import { openGate } from './fixtures/gates.js';
 import { ManualDispatcher } from './helpers/manual-dispatcher.js';
 
 const queue = new TaskQueue({ maxThreads: 2 });
@@ -86,8 +87,7 @@ test('3. a slow item at the head does not stop later items from running', async 
   // Every later item completes while the head is still blocked on its flag.
   t.deepEqual(await within(Promise.all(later), 10_000, 'later items'), range(20).map((i) => i * i));
   t.false(headDone);
-  Atomics.store(flag, 0, 1);
-  Atomics.notify(flag, 0);
+  openGate(flag);
   t.is(await head, 'released');
   void producer.stop();
   t.deepEqual(await collect(producer), ['released', ...range(20).map((i) => i * i)]);

@@ -71,7 +71,7 @@ test.serial('close() right after aborting running calls leaves no thread behind'
 
 const gates = new URL('fixtures/gates.js', import.meta.url);
 const countCall = task<[Int32Array, number], number>(gates, 'countCall');
-const threadIdOf = task<[], number>(gates, 'workerThreadId');
+const threadIdOf = task<[], number>(new URL('fixtures/faults.js', import.meta.url), 'workerId');
 
 test.serial('a call aborted while it waits behind another on its thread never runs, and the thread is kept', async (t) => {
   t.timeout(20_000);
