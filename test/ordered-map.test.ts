@@ -6,6 +6,7 @@ import { orderedMap } from '../lib/ordered-map.js';
 import { TaskQueue } from '../lib/task-queue.js';
 import { AbortError } from '../lib/errors.js';
 import { collect, leakGuard, range, tasks, within } from './helpers/index.js';
+import { until } from './helpers/poll.js';
 
 const queue = new TaskQueue({ maxThreads: 2 });
 test.after.always(() => queue.close());
@@ -88,8 +89,7 @@ test('a throw in the consumer loop also closes the source', async (t) => {
       if (value > 10) throw new Error('consumer failed');
     }
   }, { message: 'consumer failed' });
-  await within((async () => { while (!closed) await new Promise((resolve) => setImmediate(resolve)); })(), 2000, 'source return');
-  t.true(closed);
+  await until(() => closed, 2000, 'source return');
 });
 
 test('the error of item N comes after items before N, with its index', async (t) => {
