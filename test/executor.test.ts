@@ -5,7 +5,7 @@ import { task } from '../lib/task.js';
 import { TaskQueue } from '../lib/task-queue.js';
 import type { Dispatcher } from '../lib/dispatcher.js';
 import { openGate } from './fixtures/gates.js';
-import { assertNoLeaks, collect, leakGuard, range, tasks, threadsBackTo, within } from './helpers/index.js';
+import { assertNoLeaks, collect, leakGuard, range, tasks, threadsBackTo, trackedSource, within } from './helpers/index.js';
 
 const gates = new URL('fixtures/gates.js', import.meta.url);
 const countCall = task<[Int32Array, number], number>(gates, 'countCall');
@@ -81,20 +81,13 @@ test.serial('map() yields in call order, zips several iterables and closes the l
   const delays = range(8).map((i) => [i, (8 - i) * 5] as const);
   t.deepEqual(await within(collect(executor.map(tasks.delayed, delays)), 10_000), range(8));
 
-  let closed = false;
-  function* longer(): Generator<number> {
-    try {
-      for (let i = 0; ; i++) yield i * 10;
-    } finally {
-      closed = true;
-    }
-  }
+  const longer = trackedSource((i) => i * 10);
   async function* asyncSource(): AsyncGenerator<number> {
     for (const value of [1, 2, 3]) yield await Promise.resolve(value);
   }
-  const sums = await within(collect(executor.map(tasks.add, asyncSource(), longer())), 10_000);
+  const sums = await within(collect(executor.map(tasks.add, asyncSource(), longer.source)), 10_000);
   t.deepEqual(sums, [1, 12, 23]);
-  t.true(closed, 'the longer source was closed');
+  t.true(longer.state.closed, 'the longer source was closed');
   await executor.shutdown();
   assertNoLeaks(t);
 });
@@ -102,24 +95,16 @@ test.serial('map() yields in call order, zips several iterables and closes the l
 test.serial('map() reads its input lazily, at most bufferSize ahead of the consumer (cpython 84291)', async (t) => {
   t.timeout(15_000);
   const executor = Executor.create({ maxThreads: 2 });
-  let pulled = 0;
-  let closed = false;
-  function* endless(): Generator<number> {
-    try {
-      for (;;) yield pulled++;
-    } finally {
-      closed = true;
-    }
-  }
+  const { state, source } = trackedSource((i) => i);
   const bufferSize = 8;
   const seen: number[] = [];
-  for await (const value of executor.map(tasks.square, endless(), { bufferSize })) {
+  for await (const value of executor.map(tasks.square, source, { bufferSize })) {
     seen.push(value);
-    t.true(pulled <= seen.length + bufferSize, `pulled ${pulled} after consuming ${seen.length}`);
+    t.true(state.pulled <= seen.length + bufferSize, `pulled ${state.pulled} after consuming ${seen.length}`);
     if (seen.length === 50) break;
   }
   t.deepEqual(seen, range(50).map((i) => i * i));
-  t.true(closed, 'breaking out closed the source');
+  t.true(state.closed, 'breaking out closed the source');
   await executor.shutdown();
   assertNoLeaks(t);
 });
