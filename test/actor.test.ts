@@ -5,7 +5,7 @@ import { AbortError, AlreadyProcessingError, StoppedError, TimeoutError, WorkerE
 import { spawnActor } from '../lib/spawn-actor.js';
 import { Inventory, InventoryError, type SelfDriven } from './fixtures/actors.js';
 import { runModule } from './helpers/child.js';
-import { assertNoLeaks, threadCount, threadsBackTo, within } from './helpers/index.js';
+import { assertNoLeaks, leakGuard, within } from './helpers/index.js';
 
 const actorsModule = new URL('fixtures/actors.js', import.meta.url);
 
@@ -150,9 +150,9 @@ test('only the actor’s own methods can be called through the mailbox', async (
   t.truthy(inventory.sync.missing);
 });
 
-test('spawnActor runs the actor in its own thread with the same proxies', async (t) => {
+test.serial('spawnActor runs the actor in its own thread with the same proxies', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const inventory = await within(spawnActor<Inventory>(actorsModule, 'Inventory', { args: [{ apples: 2 }] }), 10_000);
   try {
     const where = await inventory.sync.thread();
@@ -168,8 +168,7 @@ test('spawnActor runs the actor in its own thread with the same proxies', async 
   }
   await t.throwsAsync(inventory.sync.count('apples'), { instanceOf: StoppedError });
   t.throws(() => { inventory.oneway.record('too late'); }, { instanceOf: StoppedError });
-  t.true(await threadsBackTo(baseline));
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test('spawned: a call that timed out while the actor was busy never runs', async (t) => {
@@ -242,15 +241,15 @@ test('spawned: an exported instance, and an actor that drives its own loop', asy
   }
 });
 
-test('spawnActor rejects when the actor cannot be built, and leaves no thread', async (t) => {
+test.serial('spawnActor rejects when the actor cannot be built, and leaves no thread', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   await t.throwsAsync(spawnActor(actorsModule, 'notAnActor'), { instanceOf: TypeError, message: /neither a DeferredCallHandler/ });
   await t.throwsAsync(spawnActor(actorsModule, 'BrokenActor'), { instanceOf: RangeError, message: 'cannot be built' });
   await t.throwsAsync(spawnActor(actorsModule, 'Inventory', { run: 'nope' }), { instanceOf: TypeError, message: /no method 'nope'/ });
   await t.throwsAsync(spawnActor(new URL('fixtures/missing.js', import.meta.url), 'X'), { message: /Cannot find module/ });
   await t.throwsAsync(spawnActor('relative.js', 'X'), { instanceOf: TypeError, message: /`module`/ });
-  t.true(await threadsBackTo(baseline));
+  await guard.check();
 });
 
 test('an idle spawned actor does not keep the process alive', async (t) => {

@@ -5,7 +5,7 @@ import { task } from '../lib/task.js';
 import { TaskQueue } from '../lib/task-queue.js';
 import type { Dispatcher } from '../lib/dispatcher.js';
 import { openGate } from './fixtures/gates.js';
-import { assertNoLeaks, collect, range, tasks, threadCount, threadsBackTo, within } from './helpers/index.js';
+import { assertNoLeaks, collect, leakGuard, range, tasks, threadsBackTo, trackedSource, within } from './helpers/index.js';
 
 const gates = new URL('fixtures/gates.js', import.meta.url);
 const countCall = task<[Int32Array, number], number>(gates, 'countCall');
@@ -20,15 +20,14 @@ function blockedExecutor(): { executor: Executor; blocker: Future<string>; open:
 
 test.serial('submit() runs calls and its futures resolve with their values', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const executor = Executor.create({ maxThreads: 2 });
   const futures = range(10).map((i) => executor.submit(tasks.square, i));
   t.deepEqual(await within(Promise.all(futures), 10_000), range(10).map((i) => i * i));
   t.is(futures[0]!.state, 'fulfilled');
   t.is(await executor.submit(tasks.add, 2, 3), 5);
   await executor.shutdown();
-  t.true(await threadsBackTo(baseline), 'the owned queue is closed');
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test.serial('a future rejects with the task error; an ignored failed future is not an unhandled rejection', async (t) => {
@@ -82,20 +81,13 @@ test.serial('map() yields in call order, zips several iterables and closes the l
   const delays = range(8).map((i) => [i, (8 - i) * 5] as const);
   t.deepEqual(await within(collect(executor.map(tasks.delayed, delays)), 10_000), range(8));
 
-  let closed = false;
-  function* longer(): Generator<number> {
-    try {
-      for (let i = 0; ; i++) yield i * 10;
-    } finally {
-      closed = true;
-    }
-  }
+  const longer = trackedSource((i) => i * 10);
   async function* asyncSource(): AsyncGenerator<number> {
     for (const value of [1, 2, 3]) yield await Promise.resolve(value);
   }
-  const sums = await within(collect(executor.map(tasks.add, asyncSource(), longer())), 10_000);
+  const sums = await within(collect(executor.map(tasks.add, asyncSource(), longer.source)), 10_000);
   t.deepEqual(sums, [1, 12, 23]);
-  t.true(closed, 'the longer source was closed');
+  t.true(longer.state.closed, 'the longer source was closed');
   await executor.shutdown();
   assertNoLeaks(t);
 });
@@ -103,24 +95,16 @@ test.serial('map() yields in call order, zips several iterables and closes the l
 test.serial('map() reads its input lazily, at most bufferSize ahead of the consumer (cpython 84291)', async (t) => {
   t.timeout(15_000);
   const executor = Executor.create({ maxThreads: 2 });
-  let pulled = 0;
-  let closed = false;
-  function* endless(): Generator<number> {
-    try {
-      for (;;) yield pulled++;
-    } finally {
-      closed = true;
-    }
-  }
+  const { state, source } = trackedSource((i) => i);
   const bufferSize = 8;
   const seen: number[] = [];
-  for await (const value of executor.map(tasks.square, endless(), { bufferSize })) {
+  for await (const value of executor.map(tasks.square, source, { bufferSize })) {
     seen.push(value);
-    t.true(pulled <= seen.length + bufferSize, `pulled ${pulled} after consuming ${seen.length}`);
+    t.true(state.pulled <= seen.length + bufferSize, `pulled ${state.pulled} after consuming ${seen.length}`);
     if (seen.length === 50) break;
   }
   t.deepEqual(seen, range(50).map((i) => i * i));
-  t.true(closed, 'breaking out closed the source');
+  t.true(state.closed, 'breaking out closed the source');
   await executor.shutdown();
   assertNoLeaks(t);
 });
@@ -192,7 +176,7 @@ test.serial('map() chunkSize sets the calls per pool call', async (t) => {
 
 test.serial('shutdown() refuses new work, waits for submitted calls and maps, and closes only an owned queue', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const { executor, blocker, open } = blockedExecutor();
   const queued = executor.submit(tasks.square, 4);
   const results = executor.map(tasks.square, [5, 6]);
@@ -210,7 +194,7 @@ test.serial('shutdown() refuses new work, waits for submitted calls and maps, an
   t.is(await within(queued, 10_000), 16);
   await within(shutdown, 10_000);
   t.is(await blocker, 'released');
-  t.true(await threadsBackTo(baseline));
+  t.true(await threadsBackTo(guard.baseline), 'the owned queue is closed');
 
   const queue = new TaskQueue({ maxThreads: 1 });
   const borrowing = new Executor({ queue });
@@ -218,12 +202,12 @@ test.serial('shutdown() refuses new work, waits for submitted calls and maps, an
   await borrowing.shutdown();
   t.false(queue.closed, 'a queue the executor was given is left open');
   await queue.close();
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test.serial('shutdown({ cancelFutures }) cancels waiting calls and maps; wait: false returns at once', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const { executor, blocker, open } = blockedExecutor();
   const queued = executor.submit(tasks.square, 4);
   const results = executor.map(tasks.square, [5, 6]);
@@ -234,19 +218,18 @@ test.serial('shutdown({ cancelFutures }) cancels waiting calls and maps; wait: f
   open();
   t.is(await within(blocker, 10_000), 'released');
   await within(executor.shutdown(), 10_000);
-  t.true(await threadsBackTo(baseline));
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test.serial('Symbol.asyncDispose shuts down and waits', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const executor = Executor.create({ maxThreads: 1 });
   const future = executor.submit(tasks.square, 12);
   await within(executor[Symbol.asyncDispose](), 10_000);
   t.is(future.state, 'fulfilled');
   t.true(executor.isShutdown);
-  t.true(await threadsBackTo(baseline));
+  await guard.check();
 });
 
 test.serial('bad arguments are TypeErrors naming what was wrong', (t) => {

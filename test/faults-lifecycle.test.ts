@@ -7,25 +7,9 @@ import { TaskQueue } from '../lib/task-queue.js';
 import { OrderedItemProducer } from '../lib/ordered-item-producer.js';
 import { orderedMap } from '../lib/ordered-map.js';
 import { AbortError, QueueClosedError, StoppedError } from '../lib/errors.js';
-import { collect, leakGuard, range, tasks, threadCount, threadsBackTo, within } from './helpers/index.js';
+import { collect, leakGuard, range, tasks, threadCount, threadsBackTo, trackedSource, within } from './helpers/index.js';
 
 const MODES = ['sync', 'disabled'] as const;
-
-/** A source that records how far it was read and whether it was closed. */
-function trackedSource(n: number, ms: number) {
-  const state = { pulled: 0, closed: false };
-  function* generate(): Generator<readonly [number, number]> {
-    try {
-      for (let i = 0; i < n; i++) {
-        state.pulled++;
-        yield [i, ms] as const;
-      }
-    } finally {
-      state.closed = true;
-    }
-  }
-  return { state, source: generate() };
-}
 
 function isAbortError(error: unknown): boolean {
   return error instanceof AbortError && error.name === 'AbortError' && error.code === 'ABORT_ERR';
@@ -37,7 +21,7 @@ for (const atomics of MODES) {
       t.timeout(20_000);
       const guard = leakGuard(t);
       const queue = new TaskQueue({ maxThreads: 2, atomics });
-      const { state, source } = trackedSource(10_000, 20);
+      const { state, source } = trackedSource((i) => [i, 20] as const, 10_000);
       const seen: number[] = [];
       const run = async (): Promise<void> => {
         for await (const value of orderedMap(source, tasks.delayed, { queue, highWaterMark: 16 })) {
@@ -122,7 +106,7 @@ for (const atomics of MODES) {
     t.true(results.every((r) => r.status === 'rejected' && isAbortError(r.reason)));
     // orderedMap too: an endless source, a consumer that stopped reading.
     const mapController = new AbortController();
-    const { state, source } = trackedSource(Number.POSITIVE_INFINITY, 0);
+    const { state, source } = trackedSource((i) => [i, 0] as const);
     const mapped = orderedMap(source, tasks.delayed, { queue, highWaterMark: 4, signal: mapController.signal });
     t.deepEqual(await mapped.next(), { value: 0, done: false });
     mapController.abort();
@@ -206,7 +190,7 @@ test.serial('a stream whose queue closes under it ends with QueueClosedError at 
   t.timeout(20_000);
   const guard = leakGuard(t);
   const queue = new TaskQueue({ maxThreads: 2 });
-  const { state, source } = trackedSource(1000, 5);
+  const { state, source } = trackedSource((i) => [i, 5] as const, 1000);
   const mapped = orderedMap(source, tasks.delayed, { queue, highWaterMark: 8, batchSize: 1 });
   const seen: number[] = [];
   const done = (async () => {
@@ -242,7 +226,7 @@ test.serial('no thread outlives close() after calls were aborted, over many roun
   const guard = leakGuard(t);
   for (let round = 0; round < 20; round++) {
     const queue = new TaskQueue({ maxThreads: 2 });
-    const { source } = trackedSource(1000, 20);
+    const { source } = trackedSource((i) => [i, 20] as const, 1000);
     for await (const value of orderedMap(source, tasks.delayed, { queue, highWaterMark: 16 })) {
       if (value === 2) break;
     }

@@ -3,7 +3,8 @@ import { OrderedItemProducer } from '../lib/ordered-item-producer.js';
 import { TaskQueue } from '../lib/task-queue.js';
 import { AbortError, StoppedError, TimeoutError } from '../lib/errors.js';
 import { transfer } from '../lib/cloneable.js';
-import { assertNoLeaks, collect, range, tasks, threadCount, threadsBackTo, within } from './helpers/index.js';
+import { collect, leakGuard, range, tasks, within } from './helpers/index.js';
+import { openGate } from './fixtures/gates.js';
 import { ManualDispatcher } from './helpers/manual-dispatcher.js';
 
 const queue = new TaskQueue({ maxThreads: 2 });
@@ -86,8 +87,7 @@ test('3. a slow item at the head does not stop later items from running', async 
   // Every later item completes while the head is still blocked on its flag.
   t.deepEqual(await within(Promise.all(later), 10_000, 'later items'), range(20).map((i) => i * i));
   t.false(headDone);
-  Atomics.store(flag, 0, 1);
-  Atomics.notify(flag, 0);
+  openGate(flag);
   t.is(await head, 'released');
   void producer.stop();
   t.deepEqual(await collect(producer), ['released', ...range(20).map((i) => i * i)]);
@@ -137,7 +137,7 @@ test('5. stop() is graceful: accepted items complete and are yielded; it resolve
 
 test.serial('6. stopProducing() drops queued items (StoppedError) and ends iteration', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const own = new TaskQueue({ maxThreads: 1 });
   const producer = new OrderedItemProducer<number>({ queue: own, highWaterMark: 2, batchSize: 1 });
   const items = range(6).map((i) => producer.produceItem(tasks.delayed, [i, 5000]));
@@ -150,7 +150,7 @@ test.serial('6. stopProducing() drops queued items (StoppedError) and ends itera
   }
   t.deepEqual(await within(iteration, 2000, 'iteration'), []);
   await own.close();
-  t.true(await threadsBackTo(baseline));
+  await guard.check();
 });
 
 test('7. an item error is thrown at its position with name, code, cause and index; later items cancelled', async (t) => {
@@ -189,7 +189,7 @@ test("7. errors: 'settle' yields every item's outcome and goes on", async (t) =>
 
 test.serial('8. break inside for await settles every pending promise and leaves no thread after close', async (t) => {
   t.timeout(20_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const own = new TaskQueue({ maxThreads: 2 });
   const producer = new OrderedItemProducer<number>({ queue: own, highWaterMark: 8, batchSize: 1 });
   const promises = range(30).map((i) => producer.produceItem(tasks.delayed, [i, i === 0 ? 1 : 3000]));
@@ -201,8 +201,7 @@ test.serial('8. break inside for await settles every pending promise and leaves 
   t.is(settled[0]?.status, 'fulfilled');
   t.true(settled.slice(1).every((r) => r.status === 'rejected' && r.reason instanceof StoppedError));
   await within(own.close(), 5000, 'close');
-  t.true(await threadsBackTo(baseline), 'threads back to baseline');
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test('9. the producer signal aborts promptly, also while paused, with a Node-style AbortError', async (t) => {

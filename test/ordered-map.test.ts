@@ -5,7 +5,8 @@ import test from 'ava';
 import { orderedMap } from '../lib/ordered-map.js';
 import { TaskQueue } from '../lib/task-queue.js';
 import { AbortError } from '../lib/errors.js';
-import { assertNoLeaks, collect, range, tasks, threadCount, threadsBackTo, within } from './helpers/index.js';
+import { collect, leakGuard, range, tasks, trackedSource, within } from './helpers/index.js';
+import { until } from './helpers/poll.js';
 
 const queue = new TaskQueue({ maxThreads: 2 });
 test.after.always(() => queue.close());
@@ -25,19 +26,13 @@ test('yields results in source order for sync and async sources', async (t) => {
 
 test('pulls the source lazily: never more than highWaterMark ahead of the consumer', async (t) => {
   t.timeout(15_000);
-  let pulled = 0;
-  function* endless(): Generator<number> {
-    for (let i = 0; ; i++) {
-      pulled++;
-      yield i;
-    }
-  }
-  const results = orderedMap(endless(), tasks.square, { queue, highWaterMark: 64 });
+  const { state, source } = trackedSource((i) => i);
+  const results = orderedMap(source, tasks.square, { queue, highWaterMark: 64 });
   let consumed = 0;
   for await (const value of results) {
     t.is(value, consumed * consumed);
     consumed++;
-    t.true(pulled - consumed <= 64, `pulled ${pulled} with ${consumed} consumed`);
+    t.true(state.pulled - consumed <= 64, `pulled ${state.pulled} with ${consumed} consumed`);
     if (consumed === 2000) break;
   }
   t.is(consumed, 2000);
@@ -54,43 +49,27 @@ test('nothing is pulled before iteration starts', async (t) => {
 
 test.serial('break calls the source iterator return() and leaves no thread after close', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const own = new TaskQueue({ maxThreads: 2 });
-  let closed = false;
-  function* source(): Generator<readonly [number, number]> {
-    try {
-      for (let i = 0; ; i++) yield [i, i === 0 ? 1 : 2000] as const;
-    } finally {
-      closed = true;
-    }
-  }
-  for await (const value of orderedMap(source(), tasks.delayed, { queue: own, highWaterMark: 8 })) {
+  const { state, source } = trackedSource((i) => [i, i === 0 ? 1 : 2000] as const);
+  for await (const value of orderedMap(source, tasks.delayed, { queue: own, highWaterMark: 8 })) {
     t.is(value, 0);
     break;
   }
-  t.true(closed, 'the generator finally block ran');
+  t.true(state.closed, 'the generator finally block ran');
   await within(own.close(), 5000, 'close');
-  t.true(await threadsBackTo(baseline));
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test('a throw in the consumer loop also closes the source', async (t) => {
   t.timeout(10_000);
-  let closed = false;
-  function* source(): Generator<number> {
-    try {
-      for (let i = 0; ; i++) yield i;
-    } finally {
-      closed = true;
-    }
-  }
+  const { state, source } = trackedSource((i) => i);
   await t.throwsAsync(async () => {
-    for await (const value of orderedMap(source(), tasks.square, { queue })) {
+    for await (const value of orderedMap(source, tasks.square, { queue })) {
       if (value > 10) throw new Error('consumer failed');
     }
   }, { message: 'consumer failed' });
-  await within((async () => { while (!closed) await new Promise((resolve) => setImmediate(resolve)); })(), 2000, 'source return');
-  t.true(closed);
+  await until(() => state.closed, 2000, 'source return');
 });
 
 test('the error of item N comes after items before N, with its index', async (t) => {
@@ -127,19 +106,12 @@ test('a failing source surfaces its error after the items it did yield', async (
 test('signal aborts promptly with AbortError and closes the source', async (t) => {
   t.timeout(10_000);
   const controller = new AbortController();
-  let closed = false;
-  function* source(): Generator<readonly [number, number]> {
-    try {
-      for (let i = 0; ; i++) yield [i, 5000] as const;
-    } finally {
-      closed = true;
-    }
-  }
-  const iteration = collect(orderedMap(source(), tasks.delayed, { queue, signal: controller.signal }));
+  const { state, source } = trackedSource((i) => [i, 5000] as const);
+  const iteration = collect(orderedMap(source, tasks.delayed, { queue, signal: controller.signal }));
   setImmediate(() => { controller.abort('enough'); });
   const error = await within(t.throwsAsync(iteration, { instanceOf: AbortError }), 2000, 'abort');
   t.is(error.cause, 'enough');
-  t.true(closed);
+  t.true(state.closed);
 });
 
 test('an already aborted signal rejects without running anything', async (t) => {

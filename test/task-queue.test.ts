@@ -3,18 +3,17 @@ import { TaskQueue } from '../lib/task-queue.js';
 import { task } from '../lib/task.js';
 import { waitForStarts } from './fixtures/gates.js';
 import { QueueClosedError } from '../lib/errors.js';
-import { assertNoLeaks, tasks, threadCount, threadsBackTo, within } from './helpers/index.js';
+import { assertNoLeaks, leakGuard, tasks, threadsBackTo, within } from './helpers/index.js';
 
-test('run() calls a task in a thread and returns its value', async (t) => {
+test.serial('run() calls a task in a thread and returns its value', async (t) => {
   t.timeout(15_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const queue = new TaskQueue({ maxThreads: 2 });
   t.is(await queue.run(tasks.square, 7), 49);
   t.is(await queue.run(tasks.add, 2, 3), 5);
   await queue.close();
-  t.true(await threadsBackTo(baseline));
   await t.throwsAsync(queue.run(tasks.square, 1), { instanceOf: QueueClosedError, code: 'ERR_QUEUE_CLOSED' });
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test('Symbol.asyncDispose closes the queue; close() twice is the same promise', async (t) => {
@@ -51,7 +50,7 @@ const startThenSpin = task<[Int32Array], number>(new URL('fixtures/gates.js', im
 
 test.serial('close() right after aborting running calls leaves no thread behind', async (t) => {
   t.timeout(30_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   // piscina replaces a thread it terminated on abort when that thread's exit arrives, which can be
   // after close() has finished; the queue must end that replacement too.
   for (let round = 0; round < 6; round++) {
@@ -65,14 +64,14 @@ test.serial('close() right after aborting running calls leaves no thread behind'
     controller.abort();
     for (const call of calls) await t.throwsAsync(call, { name: 'AbortError' });
     await within(queue.close(), 10_000);
-    t.true(await threadsBackTo(baseline, 3000), `round ${round}: threads back to ${baseline}`);
+    t.true(await threadsBackTo(guard.baseline, 3000), `round ${round}: threads back to ${guard.baseline}`);
   }
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 const gates = new URL('fixtures/gates.js', import.meta.url);
 const countCall = task<[Int32Array, number], number>(gates, 'countCall');
-const threadIdOf = task<[], number>(gates, 'workerThreadId');
+const threadIdOf = task<[], number>(new URL('fixtures/faults.js', import.meta.url), 'workerId');
 
 test.serial('a call aborted while it waits behind another on its thread never runs, and the thread is kept', async (t) => {
   t.timeout(20_000);
@@ -133,13 +132,12 @@ test.serial('close() waits for running calls, and a call stopped meanwhile does 
 
 test.serial('close() gives up on a call that never settles after closeTimeout: the call fails with QueueClosedError', async (t) => {
   t.timeout(20_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const queue = new TaskQueue({ maxThreads: 1, closeTimeout: 300 });
   const stuck = t.throwsAsync(queue.run(tasks.neverSettles), { instanceOf: QueueClosedError });
   t.is(await queue.run(tasks.square, 3), 9, 'the thread runs other calls meanwhile');
   await within(queue.close(), 5000, 'close');
   await within(stuck, 1000, 'the stuck call');
-  t.true(await threadsBackTo(baseline));
   t.throws(() => new TaskQueue({ closeTimeout: -1 }), { instanceOf: TypeError, message: /closeTimeout/ });
-  assertNoLeaks(t);
+  await guard.check();
 });

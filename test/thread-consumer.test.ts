@@ -5,7 +5,7 @@ import { task } from '../lib/task.js';
 import { TaskQueue } from '../lib/task-queue.js';
 import { MAX_HANDOFF } from '../lib/thread-consumer.js';
 import type { Settled } from '../lib/ordered-window.js';
-import { assertNoLeaks, range, tasks, threadCount, threadsBackTo, within } from './helpers/index.js';
+import { assertNoLeaks, leakGuard, range, tasks, within } from './helpers/index.js';
 
 const consumers = new URL('fixtures/thread-consumers.js', import.meta.url);
 const collectAll = task<[Iterable<number>], number[]>(consumers, 'collectAll');
@@ -37,7 +37,7 @@ async function produceAll(producer: OrderedItemProducer<number>, count: number, 
 
 test.serial('the thread reads the items in call order with a plain for...of; its return value resolves stop()', async (t) => {
   t.timeout(20_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const queue = new TaskQueue({ maxThreads: 2 });
   const producer = new OrderedItemProducer<number>({ queue, highWaterMark: 16 });
   const started = producer.startInThread(collectAll);
@@ -47,8 +47,7 @@ test.serial('the thread reads the items in call order with a plain for...of; its
   t.deepEqual(result, range(60));
   t.deepEqual(await started, range(60));
   await queue.close();
-  t.true(await threadsBackTo(baseline), 'the consumer thread and the pool are gone');
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test.serial('arguments after the consumer reach it; an async consumer works too', async (t) => {
@@ -134,7 +133,7 @@ test.serial('the consumer\'s own error rejects stop() and stops the producer', a
 
 test.serial('a consumer that leaves early stops the producer; stop() resolves with its value', async (t) => {
   t.timeout(20_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const queue = new TaskQueue({ maxThreads: 2 });
   const producer = new OrderedItemProducer<number>({ queue, highWaterMark: 4 });
   void producer.startInThread(takeThree);
@@ -144,8 +143,7 @@ test.serial('a consumer that leaves early stops the producer; stop() resolves wi
   t.deepEqual(await within(producer.stop(), 15_000), [0, 1, 4]);
   await t.throwsAsync(producer.ready(), { instanceOf: StoppedError });
   await queue.close();
-  t.true(await threadsBackTo(baseline));
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test.serial('with errors: \'settle\' the thread gets every record, failures with their error', async (t) => {
@@ -161,7 +159,7 @@ test.serial('with errors: \'settle\' the thread gets every record, failures with
 
 test.serial('a consumer thread that dies rejects stop() with WorkerExitError; a bad export is a TaskLoadError', async (t) => {
   t.timeout(20_000);
-  const baseline = threadCount();
+  const guard = leakGuard(t);
   const queue = new TaskQueue({ maxThreads: 1 });
   const producer = new OrderedItemProducer<number>({ queue });
   void producer.startInThread(exitsHard);
@@ -174,8 +172,7 @@ test.serial('a consumer thread that dies rejects stop() with WorkerExitError; a 
   void missing.produceItem(tasks.square, 1);
   await t.throwsAsync(within(missing.stop(), 15_000), { name: 'TaskLoadError', message: /noSuchConsumer/ });
   await queue.close();
-  t.true(await threadsBackTo(baseline));
-  assertNoLeaks(t);
+  await guard.check();
 });
 
 test.serial('startInThread() checks its consumer and refuses a second consumer', async (t) => {

@@ -84,6 +84,28 @@ export function range(n: number): number[] {
 }
 
 /**
+ * A source of `item(0)`, `item(1)`, … (`count` items; endless by default) that records in `state`
+ * how many items were pulled and whether it was closed (its `finally` ran, as on `return()`).
+ */
+export function trackedSource<T>(item: (i: number) => T, count = Number.POSITIVE_INFINITY): {
+  readonly state: { pulled: number; closed: boolean };
+  readonly source: Generator<T, void, undefined>;
+} {
+  const state = { pulled: 0, closed: false };
+  function* generate(): Generator<T, void, undefined> {
+    try {
+      for (let i = 0; i < count; i++) {
+        state.pulled++;
+        yield item(i);
+      }
+    } finally {
+      state.closed = true;
+    }
+  }
+  return { state, source: generate() };
+}
+
+/**
  * Records the OS thread count when a test starts; `check()` (after the test's queues are closed)
  * fails the test if threads were left running, or on any unhandled rejection or process warning.
  * Use it in `test.serial` tests: a concurrent test's threads would count too.

@@ -26,11 +26,6 @@ export class ManualDispatcher implements Dispatcher {
     return deferred.promise;
   }
 
-  /** Items in calls not yet completed. */
-  get inFlight(): number {
-    return this.pending.reduce((sum, p) => sum + p.call.args.length, 0);
-  }
-
   /** Resolves when at least `count` calls are pending. */
   async waitForCalls(count: number): Promise<void> {
     while (this.pending.length < count) {
