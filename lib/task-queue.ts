@@ -51,6 +51,7 @@ const PROGRESS_SLOTS = 1024;
 const RUNNER = new URL('../workers/batch-runner.js', import.meta.url).href;
 const EXIT_MESSAGE = /^worker exited with code: (-?\d+)/;
 const NO_ERRORS: ReadonlyMap<number, unknown> | null = null;
+const NO_VALUES: unknown[] = [];
 
 /**
  * A pool of worker threads (one piscina pool) that runs tasks of any module. Shared by any number
@@ -305,8 +306,15 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
 }
 
 function decodeResponse(response: BatchResponse): BatchOutcome {
-  if (response.errors === null) return { values: response.values, errors: NO_ERRORS, runMs: response.runMs };
+  const { values, errors: wireErrors, runMs } = response;
+  // piscina's promise and task record still reach the answer for a while, and they may have been
+  // promoted by then: an old object keeps what it points at alive through every young collection
+  // until the next full one. Emptying the answer lets its values die young; without this, the
+  // memory suite's main heap grew from 15 to 41 MB between 100,000 and 1,000,000 items.
+  response.values = NO_VALUES;
+  response.errors = null;
+  if (wireErrors === null) return { values, errors: NO_ERRORS, runMs };
   const errors = new Map<number, unknown>();
-  for (const [index, wire] of response.errors) errors.set(index, decodeError(wire));
-  return { values: response.values, errors, runMs: response.runMs };
+  for (const [index, wire] of wireErrors) errors.set(index, decodeError(wire));
+  return { values, errors, runMs };
 }

@@ -23,8 +23,9 @@ export interface BatchRequest {
 
 /** What the batch runner answers: values by position, with the failures listed sparsely. */
 export interface BatchResponse {
-  readonly values: unknown[];
-  readonly errors: [index: number, error: WireError][] | null;
+  /** Not readonly: the queue empties it on receipt (see `decodeResponse`). */
+  values: unknown[];
+  errors: [index: number, error: WireError][] | null;
   /** Time spent running the items (not waiting, not cloning), to size the next batches. */
   readonly runMs: number;
 }
