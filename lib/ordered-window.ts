@@ -77,7 +77,8 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   #rethrow: { reason: unknown } | undefined;
   /** Thrown after the last item: the source itself failed. */
   #tailError: { reason: unknown } | undefined;
-  #flushScheduled = false;
+  #flushSoon = false;
+  #flushLater = false;
   #delivering = false;
   /** Called when the window gains room, for sources that pull. */
   onRoom: (() => void) | undefined;
@@ -198,7 +199,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       slot.detach = () => { signal.removeEventListener('abort', onAbort); };
     }
     this.#queued.push(slot);
-    this.#scheduleFlush();
+    this.#scheduleFlush(true);
     return true;
   }
 
@@ -393,12 +394,27 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
 
   // Dispatch
 
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    // One flush per tick sees every item pushed synchronously, so they leave as one batch.
+  /**
+   * New items flush after the current turn (`afterTurn`), everything else in a microtask. A
+   * producer loop (`await ready(); produceItem()`) and an async source push one item per
+   * microtask: flushed in a microtask, each of their first items left alone, one pool call apiece
+   * (measured: 1,019 of 1,410 calls for 100,000 items). Results and room flush at once, so the
+   * next call leaves without waiting a turn: deferring those cost batchSize 1 about 24%.
+   */
+  #scheduleFlush(afterTurn = false): void {
+    if (this.#flushSoon) return;
+    if (afterTurn) {
+      if (this.#flushLater) return;
+      this.#flushLater = true;
+      setImmediate(() => {
+        this.#flushLater = false;
+        this.#flush();
+      });
+      return;
+    }
+    this.#flushSoon = true;
     queueMicrotask(() => {
-      this.#flushScheduled = false;
+      this.#flushSoon = false;
       this.#flush();
     });
   }

@@ -283,6 +283,23 @@ test('10. consecutive items of one task share pool calls; per-item order and err
   t.is(calls, 50);
 });
 
+test('10. a loop that awaits ready() before each produceItem() still fills whole batches', async (t) => {
+  t.timeout(5000);
+  const dispatcher = new ManualDispatcher(4);
+  const producer = new OrderedItemProducer<number>({ queue: dispatcher, highWaterMark: 128, batchSize: 32 });
+  // Each await hands over in a microtask: the items of one loop arrive in different microtasks.
+  for (const i of range(128)) {
+    await producer.ready();
+    void producer.produceItem(tasks.square, i);
+  }
+  await dispatcher.waitForCalls(4);
+  t.deepEqual(dispatcher.pending.map((p) => p.call.args.length), [32, 32, 32, 32]);
+  void producer.stop();
+  const out = collect(producer);
+  while (dispatcher.pending.length > 0) dispatcher.complete(0, (x) => (x as number) ** 2);
+  t.deepEqual(await within(out, 4000, 'collect'), range(128).map((i) => i * i));
+});
+
 test('11. transfer() moves buffers both ways instead of copying', async (t) => {
   t.timeout(10_000);
   const bytes = new Uint8Array(1 << 20);
