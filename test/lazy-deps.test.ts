@@ -2,7 +2,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
 
-const entry = new URL('../lib/index.js', import.meta.url).href;
+/** The package's own entry (what `import 'ordered-pool'` loads, one bundled file) and the modules it is built from. */
+const ENTRIES = {
+  package: new URL('../lib/bundle.js', import.meta.url).href,
+  modules: new URL('../lib/index.js', import.meta.url).href,
+};
 
 /** Module hooks (in their own thread) that post every resolved URL to the main thread. */
 const HOOKS = `
@@ -16,10 +20,10 @@ const HOOKS = `
 const SENTINEL = 'data:text/javascript,export default 0';
 
 /**
- * Every module (ESM or CommonJS, by URL or path) loaded in a fresh process by importing the package
- * entry (as `lib`) and then running `script`.
+ * Every module (ESM or CommonJS, by URL or path) loaded in a fresh process by importing `entry`
+ * (as `lib`) and then running `script`.
  */
-async function loadedAfter(script: string): Promise<string[]> {
+async function loadedAfter(entry: string, script: string): Promise<string[]> {
   const source = `
     import { createRequire, register } from 'node:module';
     import { MessageChannel } from 'node:worker_threads';
@@ -45,18 +49,21 @@ async function loadedAfter(script: string): Promise<string[]> {
 
 const has = (files: readonly string[], part: string): boolean => files.some((file) => file.includes(part));
 
-test('importing the package loads neither comlink, lru-cache nor the thread consumer; a store that keeps results loads lru-cache', async (t) => {
-  t.timeout(30_000);
-  const [bare, withStore] = await Promise.all([
-    loadedAfter(''),
-    loadedAfter('new lib.NamedFutures({ ttl: 1000 });'),
-  ]);
-  // What the check must see, or it would prove nothing: an ESM module and a CommonJS package.
-  t.true(has(bare, '/lib/ordered-window.js'));
-  t.true(has(bare, '/node_modules/piscina/'));
-  t.false(has(bare, '/node_modules/comlink/'));
-  t.false(has(bare, '/node_modules/lru-cache/'));
-  t.false(has(bare, '/lib/thread-consumer.js'));
-  t.true(has(withStore, '/node_modules/lru-cache/'));
-  t.false(has(withStore, '/node_modules/comlink/'));
-});
+for (const [kind, entry] of Object.entries(ENTRIES)) {
+  test(`importing the ${kind} entry loads neither comlink nor lru-cache; a store that keeps results loads lru-cache`, async (t) => {
+    t.timeout(30_000);
+    const [bare, withStore] = await Promise.all([
+      loadedAfter(entry, ''),
+      loadedAfter(entry, 'new lib.NamedFutures({ ttl: 1000 });'),
+    ]);
+    // What the check must see, or it would prove nothing: an ESM module and a CommonJS package.
+    t.true(has(bare, kind === 'package' ? '/lib/bundle.js' : '/lib/ordered-window.js'));
+    t.true(has(bare, '/node_modules/piscina/'));
+    t.false(has(bare, '/node_modules/comlink/'));
+    t.false(has(bare, '/node_modules/lru-cache/'));
+    t.true(has(withStore, '/node_modules/lru-cache/'));
+    t.false(has(withStore, '/node_modules/comlink/'));
+    if (kind === 'package') t.is(bare.filter((url) => url.includes('/dist/lib/')).length, 1, 'the bundle is the only module of ours');
+    else t.false(has(bare, '/lib/thread-consumer.js'));
+  });
+}
