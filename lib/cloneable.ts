@@ -16,8 +16,8 @@ interface TransferMarker {
 
 /**
  * Marks a value to be moved to the other thread instead of copied. Works both ways: wrap an
- * argument of `run`/`produceItem`, or a task's return value in the worker. The moved buffers are
- * detached on the sending side afterwards.
+ * argument of `run`/`produceItem` or of a spawned actor's call, or what a task or an actor's
+ * method returns in its thread. The moved buffers are detached on the sending side afterwards.
  *
  * Without `list`, the buffers found in `value` are moved: an `ArrayBuffer`, a typed array's buffer,
  * or those directly inside an array or plain object.
@@ -61,6 +61,22 @@ export function unwrapTransfer(value: unknown, transferList: Transferable[]): un
     if (!transferList.includes(item)) transferList.push(item);
   }
   return value.value;
+}
+
+/**
+ * Arguments ready to post, checked and unwrapped one by one as {@link postable} does; `label`
+ * names the call in the error (`Argument 2 of add() is not cloneable: a function`).
+ */
+export function postableArgs(args: readonly unknown[], transferList: Transferable[], label: string): readonly unknown[] {
+  // Numbers and strings need no checking and no copy: the common case costs one loop.
+  if (args.every(isPlain)) return args;
+  return args.map((arg, i) => postable(arg, transferList, `Argument ${i + 1} of ${label}`));
+}
+
+/** Numbers, strings and the like: nothing to check or move before cloning. */
+export function isPlain(value: unknown): boolean {
+  const type = typeof value;
+  return type !== 'object' && type !== 'function' && type !== 'symbol';
 }
 
 /**

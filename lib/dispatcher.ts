@@ -3,8 +3,7 @@ import type { Transferable } from 'node:worker_threads';
  * The seam between the ordered window and whatever runs the work. `TaskQueue` (piscina) is one
  * implementation; a distributed queue can be another without the producer noticing.
  */
-import { findUncloneable, unwrapTransfer } from './cloneable.js';
-import { NotCloneableError } from './errors.js';
+import { postableArgs } from './cloneable.js';
 import { taskLabel, type Task } from './task.js';
 
 /** One pool call: consecutive items of one task. */
@@ -99,22 +98,6 @@ export function mayResend(failure: BatchFailure, isCulprit: boolean, attempt: nu
  * the whole batch fail to clone. Moves transfer-marked buffers to `transferList`.
  */
 export function prepareArgs(task: Pick<Task, 'module' | 'name'>, args: readonly unknown[], transferList: Transferable[]): readonly unknown[] {
-  // Numbers and strings need no checking and no copy: the common case costs one loop.
-  if (args.every(isPlain)) return args;
-  const prepared: unknown[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const value = unwrapTransfer(args[i], transferList);
-    const bad = findUncloneable(value);
-    if (bad !== undefined) {
-      throw new NotCloneableError(`Argument ${i + 1} of ${taskLabel(task)} is not cloneable: ${bad}`);
-    }
-    prepared.push(value);
-  }
-  return prepared;
+  return postableArgs(args, transferList, taskLabel(task));
 }
 
-/** Numbers, strings and the like: nothing to check or move before cloning. */
-export function isPlain(value: unknown): boolean {
-  const type = typeof value;
-  return type !== 'object' && type !== 'function' && type !== 'symbol';
-}

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
-import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads';
 import type * as Comlink from 'comlink';
 import type NodeEndpoint from 'comlink/dist/umd/node-adapter.js';
 import { onewayProxy, syncProxy, type OnewayCalls, type SyncCallOptions, type SyncProxy } from './call-proxies.js';
+import { postableArgs } from './cloneable.js';
 import { armDeadline } from './deadline.js';
 import { StoppedError, TimeoutError, WorkerExitError } from './errors.js';
 import { reportError } from './report-error.js';
@@ -54,7 +55,7 @@ export interface ActorHostApi {
 
 const HOST = new URL('../workers/actor-host.js', import.meta.url);
 
-let comlink: { readonly wrap: typeof Comlink.wrap; readonly nodeEndpoint: typeof NodeEndpoint } | undefined;
+let comlink: { readonly wrap: typeof Comlink.wrap; readonly transfer: typeof Comlink.transfer; readonly nodeEndpoint: typeof NodeEndpoint } | undefined;
 /**
  * comlink is loaded by the first actor, not by `import 'ordered-pool'`: most users never spawn
  * one. It is CommonJS, so require() loads it synchronously (and faster than an ESM import would).
@@ -62,8 +63,19 @@ let comlink: { readonly wrap: typeof Comlink.wrap; readonly nodeEndpoint: typeof
 function loadComlink(): NonNullable<typeof comlink> {
   if (comlink !== undefined) return comlink;
   const require = createRequire(import.meta.url);
-  const { wrap } = require('comlink') as typeof Comlink;
-  return (comlink = { wrap, nodeEndpoint: require('comlink/dist/umd/node-adapter.js') as typeof NodeEndpoint });
+  const { wrap, transfer } = require('comlink') as typeof Comlink;
+  return (comlink = { wrap, transfer, nodeEndpoint: require('comlink/dist/umd/node-adapter.js') as typeof NodeEndpoint });
+}
+
+/**
+ * A call's arguments as comlink should send them: `transfer()` markers unwrapped, their buffers
+ * moved, not copied. One that would not clone is a `NotCloneableError` naming it, here, rather
+ * than comlink's DataCloneError from inside the port.
+ */
+function prepareArgs(method: string, args: unknown[]): unknown[] {
+  const transferList: Transferable[] = [];
+  const prepared = postableArgs(args, transferList, `${method}()`) as unknown[];
+  return transferList.length === 0 ? prepared : loadComlink().transfer(prepared, transferList);
 }
 
 /**
@@ -113,7 +125,7 @@ export class SpawnedActor<T> extends EventEmitter implements AsyncDisposable {
     this.sync = syncProxy<T>((method, args, callOptions) => this.#call(method, args, callOptions));
     this.oneway = onewayProxy<T>((method, args) => {
       if (this.#ended !== undefined) throw this.#ended;
-      this.#remote.post(method, args).catch((error: unknown) => { reportError(this, error, 'ORDERED_POOL_ACTOR_ERROR'); });
+      this.#remote.post(method, prepareArgs(method, args)).catch((error: unknown) => { reportError(this, error, 'ORDERED_POOL_ACTOR_ERROR'); });
     });
   }
 
@@ -146,10 +158,16 @@ export class SpawnedActor<T> extends EventEmitter implements AsyncDisposable {
 
   #call(method: string, args: unknown[], options: SyncCallOptions): Promise<unknown> {
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
+    let prepared: unknown[];
+    try {
+      prepared = prepareArgs(method, args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const id = this.#nextId++;
     const deadline = options.timeout === undefined ? undefined : Date.now() + options.timeout;
     let dispose = (): void => undefined;
-    const outcome = this.#track<CallOutcome>(id, this.#remote.call(id, method, args, deadline), (fail) => {
+    const outcome = this.#track<CallOutcome>(id, this.#remote.call(id, method, prepared, deadline), (fail) => {
       // Here too, not only in the worker: a thread busy in a long call cannot fire its own timer.
       dispose = armDeadline(options, `The call to ${method}()`, (error) => {
         this.#remote.cancel(id).catch(() => undefined);

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { threadId } from 'node:worker_threads';
 import test from 'ava';
-import { AbortError, AlreadyProcessingError, StoppedError, TimeoutError, WorkerExitError } from '../lib/errors.js';
+import { transfer } from '../lib/cloneable.js';
+import { AbortError, AlreadyProcessingError, NotCloneableError, StoppedError, TimeoutError, WorkerExitError } from '../lib/errors.js';
 import { spawnActor } from '../lib/spawn-actor.js';
 import { Inventory, InventoryError, type SelfDriven } from './fixtures/actors.js';
 import { runModule } from './helpers/child.js';
@@ -162,12 +163,37 @@ test.serial('spawnActor runs the actor in its own thread with the same proxies',
     t.deepEqual(await inventory.sync({ timeout: 5000 }).history(), ['add apples 3', 'posted']);
     const error = await t.throwsAsync(inventory.sync.take('apples', 9), { name: 'InventoryError', message: 'only 5 apples left' });
     t.is((error as { code?: unknown }).code, 'E_INVENTORY');
-    await t.throwsAsync(inventory.sync.leak(), { name: 'NotCloneableError' });
+    await t.throwsAsync(inventory.sync.leak(), { name: 'NotCloneableError', message: 'The result of leak() is not cloneable: a function' });
+    await t.throwsAsync(inventory.sync.add('apples', (() => 1) as unknown as number), {
+      instanceOf: NotCloneableError, message: 'Argument 2 of add() is not cloneable: a function',
+    });
+    t.throws(() => { inventory.oneway.record(Symbol('tag') as unknown as string); }, { instanceOf: NotCloneableError });
   } finally {
     await inventory.terminate();
   }
   await t.throwsAsync(inventory.sync.count('apples'), { instanceOf: StoppedError });
   t.throws(() => { inventory.oneway.record('too late'); }, { instanceOf: StoppedError });
+  await guard.check();
+});
+
+test.serial('spawned: transfer() moves buffers to the actor and back instead of copying them', async (t) => {
+  t.timeout(15_000);
+  const guard = leakGuard(t);
+  const inventory = await within(spawnActor<Inventory>(actorsModule, 'Inventory'), 10_000);
+  try {
+    const bytes = new Uint8Array(1 << 16);
+    t.is(await inventory.sync.measure(transfer(bytes)), 1 << 16);
+    t.is(bytes.byteLength, 0, 'moved, so detached here');
+    const made = await inventory.sync.makeBytes(4096);
+    t.true(made instanceof Uint8Array, 'the value itself, not the transfer() marker around it');
+    t.is(made.byteLength, 4096);
+    t.is(made[4095], 7);
+    const posted = new Uint8Array(8);
+    inventory.oneway.measure(transfer(posted));
+    t.is(posted.byteLength, 0);
+  } finally {
+    await inventory.terminate();
+  }
   await guard.check();
 });
 

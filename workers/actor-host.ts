@@ -2,13 +2,12 @@
  * Worker-thread side of `spawnActor`: builds the actor from its module and serves the main
  * thread's `sync`/`oneway` calls through comlink, into the actor's own mailbox.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type Transferable } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter.js';
-import { findUncloneable } from '../lib/cloneable.js';
+import { postable } from '../lib/cloneable.js';
 import { armDeadline } from '../lib/deadline.js';
 import { DeferredCallHandler } from '../lib/deferred-call-handler.js';
-import { NotCloneableError } from '../lib/errors.js';
 import type { ActorHostApi, ActorHostData, CallOutcome } from '../lib/spawn-actor.js';
 import { encodeError } from '../lib/wire-error.js';
 
@@ -82,9 +81,9 @@ const api: ActorHostApi = {
         }
         return (actor.sync({ signal: controller.signal }) as unknown as Calls)[method]!(...args);
       });
-      const uncloneable = findUncloneable(value);
-      if (uncloneable !== undefined) throw new NotCloneableError(`${method}() returned ${uncloneable}, which cannot be sent to the main thread`);
-      return { ok: true, value };
+      const transferList: Transferable[] = [];
+      const outcome: CallOutcome = { ok: true, value: postable(value, transferList, `The result of ${method}()`) };
+      return transferList.length === 0 ? outcome : Comlink.transfer(outcome, transferList);
     } catch (error) {
       return { ok: false, error: encodeError(error), expired: controller.signal.reason === EXPIRED };
     } finally {
