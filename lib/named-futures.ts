@@ -56,7 +56,11 @@ export class NamedFutures<V = unknown> {
    */
   submit<A extends readonly unknown[]>(key: string, work: Work<A, V>, ...args: A): Promise<V> {
     const existing = this.#entry(key);
-    if (existing !== undefined) return entryPromise(existing);
+    return existing === undefined ? this.#start(key, work, args) : entryPromise(existing);
+  }
+
+  /** Runs the work under `key`, which has no entry. */
+  #start<A extends readonly unknown[]>(key: string, work: Work<A, V>, args: A): Promise<V> {
     const run = runner(work, this.#queue);
     // The store's own handler marks this promise handled, so a caller may ignore it safely.
     return this.#store.start(key, () => run(...args)).promise;
@@ -83,7 +87,7 @@ export class NamedFutures<V = unknown> {
   resultOrSubmit<P, A extends readonly unknown[]>(key: string, placeholder: P, work: Work<A, V>, ...args: A): V | P {
     const entry = this.#entry(key);
     if (entry === undefined) {
-      void this.submit(key, work, ...args);
+      void this.#start(key, work, args);
       return placeholder;
     }
     if (entry.status === 'pending') return placeholder;

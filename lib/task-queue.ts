@@ -105,6 +105,12 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
       const destroy = (): Promise<void> => this.#pool.destroy();
       void this.#closing.then(destroy, destroy);
     });
+    this.#pool.on('workerDestroy', (worker: { readonly id: number }) => {
+      if (!this.#ended.has(worker.id)) return;
+      // piscina fails the thread's calls right after this event, and their handlers read #ended
+      // (see #culprit): forget the thread once they have run, so the set does not grow forever.
+      setImmediate(() => { this.#ended.delete(worker.id); });
+    });
     this.#pool.on('message', (message: unknown) => {
       if (typeof message === 'object' && message !== null && STRAY_ERROR in message) {
         this.#stray(decodeError((message as StrayErrorMessage).error));
