@@ -64,13 +64,15 @@ export function unwrapTransfer(value: unknown, transferList: Transferable[]): un
 }
 
 /**
- * Arguments ready to post, checked and unwrapped one by one as {@link postable} does; `label`
+ * Arguments ready to post, checked and unwrapped one by one as {@link postable} does; `label()`
  * names the call in the error (`Argument 2 of add() is not cloneable: a function`).
  */
-export function postableArgs(args: readonly unknown[], transferList: Transferable[], label: string): readonly unknown[] {
-  // Numbers and strings need no checking and no copy: the common case costs one loop.
+export function postableArgs(args: readonly unknown[], transferList: Transferable[], label: () => string): readonly unknown[] {
+  // Numbers and strings need no checking and no copy: the common case costs one loop, and no
+  // label (building it for every item made a producer of numbers 2.8x slower).
   if (args.every(isPlain)) return args;
-  return args.map((arg, i) => postable(arg, transferList, `Argument ${i + 1} of ${label}`));
+  const call = label();
+  return args.map((arg, i) => postable(arg, transferList, `Argument ${i + 1} of ${call}`));
 }
 
 /** Numbers, strings and the like: nothing to check or move before cloning. */

@@ -98,6 +98,6 @@ export function mayResend(failure: BatchFailure, isCulprit: boolean, attempt: nu
  * the whole batch fail to clone. Moves transfer-marked buffers to `transferList`.
  */
 export function prepareArgs(task: Pick<Task, 'module' | 'name'>, args: readonly unknown[], transferList: Transferable[]): readonly unknown[] {
-  return postableArgs(args, transferList, taskLabel(task));
+  return postableArgs(args, transferList, () => taskLabel(task));
 }
 

@@ -74,7 +74,7 @@ function loadComlink(): NonNullable<typeof comlink> {
  */
 function prepareArgs(method: string, args: unknown[]): unknown[] {
   const transferList: Transferable[] = [];
-  const prepared = postableArgs(args, transferList, `${method}()`) as unknown[];
+  const prepared = postableArgs(args, transferList, () => `${method}()`) as unknown[];
   return transferList.length === 0 ? prepared : loadComlink().transfer(prepared, transferList);
 }
 
