@@ -10,6 +10,15 @@
 
 /** Int32s per slot: [state, start time in ms since the epoch, thread id]. */
 const STRIDE = 3;
+const SLOT_BYTES = STRIDE * Int32Array.BYTES_PER_ELEMENT;
+/** Past this many calls in flight at once, a call runs untracked (12 MB of board). */
+const MAX_SLOTS = 1 << 20;
+
+/** ES2024's growable SharedArrayBuffer, which Node 20 has but lib es2023 does not describe. */
+interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
+  grow(byteLength: number): void;
+}
+const GrowableSharedArrayBuffer = SharedArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => GrowableSharedArrayBuffer;
 const STATE = 0;
 const STARTED = 1;
 const THREAD = 2;
@@ -31,18 +40,34 @@ export type StopOutcome = { readonly ran: false } | { readonly ran: true; readon
 /** The queue's side: hands out slots and reads or stops the calls in them. */
 export class ProgressBoard {
   readonly memory: BoardMemory;
+  readonly #buffer: GrowableSharedArrayBuffer;
   readonly #free: number[] = [];
+  #slots = 0;
 
   constructor(slots: number) {
-    this.memory = { cells: new Int32Array(new SharedArrayBuffer(slots * STRIDE * 4)), epoch: Date.now() };
-    for (let slot = slots - 1; slot >= 0; slot--) this.#free.push(slot);
+    this.#buffer = new GrowableSharedArrayBuffer(0, { maxByteLength: MAX_SLOTS * SLOT_BYTES });
+    // Without a length, the view tracks the buffer as it grows, here and in every thread.
+    this.memory = { cells: new Int32Array(this.#buffer), epoch: Date.now() };
+    this.#grow(slots);
   }
 
-  /** A fresh slot, or -1 when all are taken (the call then runs untracked). */
+  /**
+   * A fresh slot, or -1 past MAX_SLOTS calls in flight (the call then runs untracked). The board
+   * grows rather than run calls untracked: piscina queues any number of calls, and one without
+   * a slot could be neither skipped when stopped nor timed from when it starts.
+   */
   acquire(): number {
+    if (this.#free.length === 0) this.#grow(Math.min(this.#slots * 2, MAX_SLOTS));
     const slot = this.#free.pop() ?? -1;
     if (slot >= 0) Atomics.store(this.memory.cells, slot * STRIDE + STATE, WAITING);
     return slot;
+  }
+
+  #grow(slots: number): void {
+    if (slots <= this.#slots) return;
+    this.#buffer.grow(slots * SLOT_BYTES);
+    for (let slot = slots - 1; slot >= this.#slots; slot--) this.#free.push(slot);
+    this.#slots = slots;
   }
 
   /** Only once the pool call has answered: until then the runner may still write to the slot. */

@@ -47,6 +47,7 @@ export interface TaskQueueOptions {
 // piscina is CommonJS: require() skips the ESM wrapper and cjs-module-lexer's pass over its main file.
 const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as typeof import('piscina');
 
+/** Slots the board starts with; it grows when more calls are in flight. */
 const PROGRESS_SLOTS = 1024;
 const RUNNER = new URL('../workers/batch-runner.js', import.meta.url).href;
 const EXIT_MESSAGE = /^worker exited with code: (-?\d+)/;

@@ -94,6 +94,29 @@ test.serial('a call aborted while it waits behind another on its thread never ru
   assertNoLeaks(t);
 });
 
+test.serial('with over 1,024 calls in flight, a call aborted while it waits still never runs', async (t) => {
+  t.timeout(30_000);
+  const queue = new TaskQueue({ maxThreads: 1, concurrentTasksPerWorker: 1 });
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const holder = queue.run(startThenSpin, flags);
+  // More calls than the progress board starts with: the last ones get slots from its growth.
+  const ahead = Array.from({ length: 1100 }, (_, i) => queue.run(tasks.square, i));
+  const controller = new AbortController();
+  const waiting = queue.run(countCall.with({ signal: controller.signal }), counter, 1);
+  t.true(await waitForStarts(flags, 1, 10_000), 'the first call holds the thread');
+  controller.abort();
+  await t.throwsAsync(waiting, { name: 'AbortError' });
+  Atomics.store(flags, 0, 1);
+  t.is(await within(holder, 10_000), 0);
+  t.is((await within(Promise.all(ahead), 20_000, 'calls ahead')).length, 1100);
+  // One thread, one call at a time, in order: this one runs after the aborted call's turn.
+  t.is(await queue.run(countCall, counter, 2), 2);
+  t.is(Atomics.load(counter, 0), 1, 'only the call that was not aborted ran');
+  await queue.close();
+  assertNoLeaks(t);
+});
+
 test.serial('ending a thread for an aborted call re-sends the call queued behind it on that thread', async (t) => {
   t.timeout(20_000);
   const queue = new TaskQueue({ maxThreads: 1, concurrentTasksPerWorker: 2 });
