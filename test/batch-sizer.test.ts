@@ -14,13 +14,16 @@ test('a batch aims at ~20 ms of measured run time, within a fair share of the wi
   t.is(quick.limit, 256);
 });
 
-test('items faster than the main thread hands them over get the whole window in one call', (t) => {
+test('items faster than the main thread hands them over get half the window a call, more than a fair share', (t) => {
   const sizer = new BatchSizer(1024, 4, undefined);
   sizer.record(0.01, 1000); // 0.01 µs per item: a fair-share batch would run for under 3 µs
-  t.is(sizer.limit, 1024);
+  t.is(sizer.limit, 512);
   const small = new BatchSizer(100, 4, undefined);
   small.record(0.001, 100);
-  t.is(small.limit, 100, 'never more than the window');
+  t.is(small.limit, 50);
+  const one = new BatchSizer(1, 4, undefined);
+  one.record(0.001, 1);
+  t.is(one.limit, 1, 'at least one item');
 });
 
 test('the estimate moves with the items: a task that slows down gets smaller batches', (t) => {
