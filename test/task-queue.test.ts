@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { TaskQueue } from '../lib/task-queue.js';
 import { task } from '../lib/task.js';
 import { waitForStarts } from './fixtures/gates.js';
@@ -73,22 +73,33 @@ const gates = new URL('fixtures/gates.js', import.meta.url);
 const countCall = task<[Int32Array, number], number>(gates, 'countCall');
 const threadIdOf = task<[], number>(new URL('fixtures/faults.js', import.meta.url), 'workerId');
 
-test.serial('a call aborted while it waits behind another on its thread never runs, and the thread is kept', async (t) => {
-  t.timeout(20_000);
-  const queue = new TaskQueue({ maxThreads: 1, concurrentTasksPerWorker: 2 });
-  const before = await queue.run(threadIdOf);
+/**
+ * Holds the queue's one thread with a spinning call, queues `ahead` calls behind it, then one that
+ * is aborted while it waits; releases the thread and checks that the aborted call never ran.
+ */
+async function abortedWhileQueuedNeverRuns(t: ExecutionContext, queue: TaskQueue, ahead: number): Promise<void> {
   const flags = new Int32Array(new SharedArrayBuffer(8));
   const counter = new Int32Array(new SharedArrayBuffer(4));
-  const controller = new AbortController();
   const holder = queue.run(startThenSpin, flags);
+  const queued = Array.from({ length: ahead }, (_, i) => queue.run(tasks.square, i));
+  const controller = new AbortController();
   const waiting = queue.run(countCall.with({ signal: controller.signal }), counter, 1);
   t.true(await waitForStarts(flags, 1, 10_000), 'the first call holds the thread');
   controller.abort();
   await t.throwsAsync(waiting, { name: 'AbortError' });
   Atomics.store(flags, 0, 1);
   t.is(await within(holder, 10_000), 0);
+  t.is((await within(Promise.all(queued), 20_000, 'calls ahead')).length, ahead);
+  // One thread, calls in order: this one's turn comes after the aborted call's.
   t.is(await queue.run(countCall, counter, 2), 2);
   t.is(Atomics.load(counter, 0), 1, 'only the call that was not aborted ran');
+}
+
+test.serial('a call aborted while it waits behind another on its thread never runs, and the thread is kept', async (t) => {
+  t.timeout(20_000);
+  const queue = new TaskQueue({ maxThreads: 1, concurrentTasksPerWorker: 2 });
+  const before = await queue.run(threadIdOf);
+  await abortedWhileQueuedNeverRuns(t, queue, 0);
   t.is(await queue.run(threadIdOf), before, 'same thread: nothing was ended');
   await queue.close();
   assertNoLeaks(t);
@@ -97,22 +108,8 @@ test.serial('a call aborted while it waits behind another on its thread never ru
 test.serial('with over 1,024 calls in flight, a call aborted while it waits still never runs', async (t) => {
   t.timeout(30_000);
   const queue = new TaskQueue({ maxThreads: 1, concurrentTasksPerWorker: 1 });
-  const flags = new Int32Array(new SharedArrayBuffer(8));
-  const counter = new Int32Array(new SharedArrayBuffer(4));
-  const holder = queue.run(startThenSpin, flags);
   // More calls than the progress board starts with: the last ones get slots from its growth.
-  const ahead = Array.from({ length: 1100 }, (_, i) => queue.run(tasks.square, i));
-  const controller = new AbortController();
-  const waiting = queue.run(countCall.with({ signal: controller.signal }), counter, 1);
-  t.true(await waitForStarts(flags, 1, 10_000), 'the first call holds the thread');
-  controller.abort();
-  await t.throwsAsync(waiting, { name: 'AbortError' });
-  Atomics.store(flags, 0, 1);
-  t.is(await within(holder, 10_000), 0);
-  t.is((await within(Promise.all(ahead), 20_000, 'calls ahead')).length, 1100);
-  // One thread, one call at a time, in order: this one runs after the aborted call's turn.
-  t.is(await queue.run(countCall, counter, 2), 2);
-  t.is(Atomics.load(counter, 0), 1, 'only the call that was not aborted ran');
+  await abortedWhileQueuedNeverRuns(t, queue, 1100);
   await queue.close();
   assertNoLeaks(t);
 });
