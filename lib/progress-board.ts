@@ -10,6 +10,9 @@
 
 /** Int32s per slot: [state, start time in ms since the epoch, thread id]. */
 const STRIDE = 3;
+const STATE = 0;
+const STARTED = 1;
+const THREAD = 2;
 const SLOT_BYTES = STRIDE * Int32Array.BYTES_PER_ELEMENT;
 /** Past this many calls in flight at once, a call runs untracked (12 MB of board). */
 const MAX_SLOTS = 1 << 20;
@@ -19,9 +22,6 @@ interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
   grow(byteLength: number): void;
 }
 const GrowableSharedArrayBuffer = SharedArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => GrowableSharedArrayBuffer;
-const STATE = 0;
-const STARTED = 1;
-const THREAD = 2;
 
 /** Slot states; a positive state n means item n - 1 is running. */
 const WAITING = 0;
