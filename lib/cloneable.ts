@@ -54,6 +54,11 @@ function buffersIn(value: unknown): Transferable[] {
   return [...found];
 }
 
+/** The value inside a {@link transfer} marker, for a call that stays in its thread: nothing moves. */
+export function withoutTransfer(value: unknown): unknown {
+  return isMarker(value) ? value.value : value;
+}
+
 /** Strips a {@link transfer} marker, adding what it moves to `transferList`. */
 export function unwrapTransfer(value: unknown, transferList: Transferable[]): unknown {
   if (!isMarker(value)) return value;

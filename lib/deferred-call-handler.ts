@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { onewayProxy, syncProxy, type OnewayCalls, type SyncCallOptions, type SyncProxy } from './call-proxies.js';
+import { withoutTransfer } from './cloneable.js';
 import { armDeadline } from './deadline.js';
 import { AlreadyProcessingError } from './errors.js';
 import { reportError } from './report-error.js';
@@ -35,6 +36,19 @@ function methodNames(whitelist: unknown): Set<string> {
 }
 
 /** Names that are the mailbox machinery's, not the actor's: calling them through the mailbox is refused. */
+/*
+ * Global symbols: an actor's module may import this class from the package's bundle while the
+ * actor host imports this module, and those are two classes. The host finds either by these.
+ */
+const ACTOR_BRAND: unique symbol = Symbol.for('ordered-pool.DeferredCallHandler');
+/** Key of the actor host's call that keeps a result's transfer() marker. */
+export const KEEP_TRANSFER: unique symbol = Symbol.for('ordered-pool.keepTransfer');
+
+/** Whether `value` is a DeferredCallHandler from any copy of this package, bundled or not. */
+export function isDeferredCallHandler(value: unknown): value is DeferredCallHandler {
+  return typeof value === 'object' && value !== null && (value as { [ACTOR_BRAND]?: unknown })[ACTOR_BRAND] === true;
+}
+
 const RESERVED = new Set<string>([
   ...Object.getOwnPropertyNames(EventEmitter.prototype),
   'sync', 'oneway', 'process', 'stopProcessing', 'pending', 'processing',
@@ -74,7 +88,7 @@ export class DeferredCallHandler extends EventEmitter {
    * it is taken out of the mailbox and never runs.
    */
   get sync(): SyncProxy<this> {
-    this.#sync ??= syncProxy<this>((method, args, options) => this.#callSync(method, args, options));
+    this.#sync ??= syncProxy<this>((method, args, options) => this.#callSync(method, args, options).then(withoutTransfer));
     return this.#sync;
   }
 
@@ -82,9 +96,22 @@ export class DeferredCallHandler extends EventEmitter {
   get oneway(): OnewayCalls<this> {
     this.#oneway ??= onewayProxy<this>((method, args) => {
       this.#check(method);
-      this.#post({ method, args });
+      this.#post({ method, args: args.map(withoutTransfer) });
     });
     return this.#oneway;
+  }
+
+  /** @internal see {@link isDeferredCallHandler} */
+  get [ACTOR_BRAND](): true {
+    return true;
+  }
+
+  /**
+   * @internal For `workers/actor-host`: a `sync` call whose result keeps its `transfer()` marker,
+   * so that the host can move the marked buffers to the caller's thread.
+   */
+  [KEEP_TRANSFER](method: string, args: unknown[], options: SyncCallOptions): Promise<unknown> {
+    return this.#callSync(method, args, options);
   }
 
   /** Calls waiting in the mailbox. */
@@ -118,7 +145,8 @@ export class DeferredCallHandler extends EventEmitter {
     return new Promise((resolve, reject) => {
       const call: Call = {
         method,
-        args,
+        // In this thread a transfer() marker moves nothing: the method gets the value inside.
+        args: args.map(withoutTransfer),
         resolve: (value) => { dispose(); resolve(value); },
         reject: (error) => { dispose(); reject(error); },
       };

@@ -25,6 +25,22 @@ test('calls wait in the mailbox until the actor processes them, in order', async
   t.is(inventory.pending, 0);
 });
 
+test('in its own thread an actor takes transfer() as the value inside, both ways, and moves nothing', async (t) => {
+  t.timeout(2000);
+  const inventory = new Inventory();
+  const bytes = new Uint8Array(64);
+  const measured = inventory.sync.measure(transfer(bytes));
+  const made = inventory.sync.makeBytes(16);
+  inventory.oneway.record(transfer('posted'));
+  t.is(await inventory.process(), 3);
+  t.is(await measured, 64);
+  t.is(bytes.byteLength, 64, 'not detached: the call did not leave the thread');
+  const result = await made;
+  t.true(result instanceof Uint8Array, 'the value, not the transfer() marker around it');
+  t.is(result.byteLength, 16);
+  t.deepEqual(inventory.log, ['posted']);
+});
+
 test("a sync call rejects with the method's own error", async (t) => {
   t.timeout(2000);
   const inventory = new Inventory();

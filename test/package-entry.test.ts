@@ -46,3 +46,21 @@ test.serial('the bundle finds its workers: results in order, its own error class
   await queue.close();
   await guard.check();
 });
+
+test.serial('an actor whose class comes from the bundle runs spawned, its transfer() results moved', async (t) => {
+  t.timeout(20_000);
+  const guard = leakGuard(t);
+  const { spawnActor } = await load();
+  type Greeter = import('./fixtures/package-actor.js').Greeter;
+  const greeter = await within(spawnActor<Greeter>(new URL('./fixtures/package-actor.js', import.meta.url), 'Greeter'), 15_000, 'spawn');
+  try {
+    t.is(await greeter.sync.hello('bundle'), 'hello bundle');
+    const bytes = await greeter.sync.makeBytes(8);
+    t.true(bytes instanceof Uint8Array);
+    t.is(bytes[7], 7);
+  } finally {
+    await greeter.terminate();
+  }
+  await guard.check();
+});
+

@@ -7,7 +7,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter.js';
 import { postable } from '../lib/cloneable.js';
 import { armDeadline } from '../lib/deadline.js';
-import { DeferredCallHandler } from '../lib/deferred-call-handler.js';
+import { isDeferredCallHandler, KEEP_TRANSFER, type DeferredCallHandler } from '../lib/deferred-call-handler.js';
 import type { ActorHostApi, ActorHostData, CallOutcome } from '../lib/spawn-actor.js';
 import { encodeError } from '../lib/wire-error.js';
 
@@ -20,7 +20,7 @@ async function build(): Promise<DeferredCallHandler> {
   const exports = (await import(data.module)) as Record<string, unknown>;
   const exported = exports[data.name];
   const actor: unknown = typeof exported === 'function' ? new (exported as new (...args: unknown[]) => unknown)(...data.args) : exported;
-  if (!(actor instanceof DeferredCallHandler)) {
+  if (!isDeferredCallHandler(actor)) {
     throw new TypeError(`Export '${data.name}' of ${data.module} is neither a DeferredCallHandler nor a subclass of it`);
   }
   actor.on('error', report);
@@ -79,7 +79,7 @@ const api: ActorHostApi = {
           if (left <= 0) controller.abort(EXPIRED);
           else disarm = armDeadline({ timeout: left }, method, () => { controller.abort(EXPIRED); });
         }
-        return (actor.sync({ signal: controller.signal }) as unknown as Calls)[method]!(...args);
+        return actor[KEEP_TRANSFER](method, args, { signal: controller.signal });
       });
       const transferList: Transferable[] = [];
       const outcome: CallOutcome = { ok: true, value: postable(value, transferList, `The result of ${method}()`) };
