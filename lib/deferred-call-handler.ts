@@ -35,7 +35,6 @@ function methodNames(whitelist: unknown): Set<string> {
   return new Set(names);
 }
 
-/** Names that are the mailbox machinery's, not the actor's: calling them through the mailbox is refused. */
 /*
  * Global symbols: an actor's module may import this class from the package's bundle while the
  * actor host imports this module, and those are two classes. The host finds either by these.
@@ -49,6 +48,7 @@ export function isDeferredCallHandler(value: unknown): value is DeferredCallHand
   return typeof value === 'object' && value !== null && (value as { [ACTOR_BRAND]?: unknown })[ACTOR_BRAND] === true;
 }
 
+/** Names that are the mailbox machinery's, not the actor's: calling them through the mailbox is refused. */
 const RESERVED = new Set<string>([
   ...Object.getOwnPropertyNames(EventEmitter.prototype),
   'sync', 'oneway', 'process', 'stopProcessing', 'pending', 'processing',
@@ -96,7 +96,7 @@ export class DeferredCallHandler extends EventEmitter {
   get oneway(): OnewayCalls<this> {
     this.#oneway ??= onewayProxy<this>((method, args) => {
       this.#check(method);
-      this.#post({ method, args: args.map(withoutTransfer) });
+      this.#post({ method, args });
     });
     return this.#oneway;
   }
@@ -145,8 +145,7 @@ export class DeferredCallHandler extends EventEmitter {
     return new Promise((resolve, reject) => {
       const call: Call = {
         method,
-        // In this thread a transfer() marker moves nothing: the method gets the value inside.
-        args: args.map(withoutTransfer),
+        args,
         resolve: (value) => { dispose(); resolve(value); },
         reject: (error) => { dispose(); reject(error); },
       };
@@ -213,7 +212,8 @@ export class DeferredCallHandler extends EventEmitter {
   async #run(call: Call): Promise<void> {
     try {
       const method = (this as unknown as Record<string, (...args: unknown[]) => unknown>)[call.method]!;
-      const value = await method.apply(this, call.args);
+      // In this thread a transfer() marker moves nothing: the method gets the value inside.
+      const value = await method.apply(this, call.args.map(withoutTransfer));
       call.resolve?.(value);
     } catch (error) {
       if (call.reject === undefined) reportError(this, error, 'ORDERED_POOL_ONEWAY_ERROR', call.method);

@@ -72,7 +72,7 @@ function loadComlink(): NonNullable<typeof comlink> {
  * moved, not copied. One that would not clone is a `NotCloneableError` naming it, here, rather
  * than comlink's DataCloneError from inside the port.
  */
-function prepareArgs(method: string, args: unknown[]): unknown[] {
+function actorCallArgs(method: string, args: unknown[]): unknown[] {
   const transferList: Transferable[] = [];
   const prepared = postableArgs(args, transferList, () => `${method}()`) as unknown[];
   return transferList.length === 0 ? prepared : loadComlink().transfer(prepared, transferList);
@@ -125,7 +125,7 @@ export class SpawnedActor<T> extends EventEmitter implements AsyncDisposable {
     this.sync = syncProxy<T>((method, args, callOptions) => this.#call(method, args, callOptions));
     this.oneway = onewayProxy<T>((method, args) => {
       if (this.#ended !== undefined) throw this.#ended;
-      this.#remote.post(method, prepareArgs(method, args)).catch((error: unknown) => { reportError(this, error, 'ORDERED_POOL_ACTOR_ERROR'); });
+      this.#remote.post(method, actorCallArgs(method, args)).catch((error: unknown) => { reportError(this, error, 'ORDERED_POOL_ACTOR_ERROR'); });
     });
   }
 
@@ -160,7 +160,7 @@ export class SpawnedActor<T> extends EventEmitter implements AsyncDisposable {
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
     let prepared: unknown[];
     try {
-      prepared = prepareArgs(method, args);
+      prepared = actorCallArgs(method, args);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -71,7 +71,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   readonly #inFlight = new Set<Promise<unknown>>();
   /** Per signal seen in a call: what to do for each of its calls in flight when it aborts. */
   readonly #stoppers = new WeakMap<AbortSignal, Set<() => void>>();
-  /** Threads the queue ended itself (a stopped call); one id per ending, so it stays small. */
+  /** Threads the queue ended itself (a stopped call), until piscina has failed their calls (see 'workerDestroy'). */
   readonly #ended = new Set<number>();
   readonly #closeTimeout: number;
   #closing: Promise<void> | undefined;

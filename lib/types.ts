@@ -15,7 +15,7 @@ export interface BatchRequest {
   readonly args: readonly unknown[];
   /** True when every item has exactly one argument, which saves an array per item. */
   readonly single: boolean;
-  /** Slot on the queue's progress board, or -1 when all slots were taken (the call runs untracked). */
+  /** Slot on the queue's progress board, or -1 past the board's largest size (the call then runs untracked). */
   readonly slot: number;
   /** True when some item has a timeout: the runner then also records each item's start time. */
   readonly timed: boolean;

@@ -1,7 +1,7 @@
-import type { Transferable } from 'node:worker_threads';
 /**
  * The window's item records, kept for reuse, and how a run of them becomes one pool call.
  */
+import type { Transferable } from 'node:worker_threads';
 import type { DeferredPromise } from 'p-defer';
 import type { BatchCall } from './dispatcher.js';
 import type { Task } from './task.js';
