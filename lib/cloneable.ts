@@ -1,4 +1,4 @@
-import type { Transferable } from 'node:worker_threads';
+import { MessagePort, type Transferable } from 'node:worker_threads';
 import { types } from 'node:util';
 import { NotCloneableError } from './errors.js';
 
@@ -92,7 +92,7 @@ export function isPlain(value: unknown): boolean {
  */
 export function postable(value: unknown, transferList: Transferable[], what: string): unknown {
   const plain = unwrapTransfer(value, transferList);
-  const bad = findUncloneable(plain);
+  const bad = findUncloneable(plain, transferList);
   if (bad !== undefined) throw new NotCloneableError(`${what} is not cloneable: ${bad}`);
   return plain;
 }
@@ -102,17 +102,26 @@ export function postable(value: unknown, transferList: Transferable[], what: str
  * clone fails as a whole (and in piscina's worker, kills the thread), so one bad item must be
  * caught on its own. Returns a description such as `a function at [2].callback`, or undefined.
  */
-export function findUncloneable(value: unknown): string | undefined {
+export function findUncloneable(value: unknown, moved: readonly Transferable[] = []): string | undefined {
   switch (typeof value) {
     case 'function': return 'a function';
     case 'symbol': return 'a symbol';
-    case 'object': return value === null ? undefined : walk(value, '', new Set(), 0);
+    case 'object': return value === null ? undefined : walk(value, '', new Set(), 0, moved);
     default: return undefined;
   }
 }
 
-function walk(value: object, path: string, seen: Set<object>, depth: number): string | undefined {
+/** Objects that cannot be copied, only moved: postMessage refuses them outside its transfer list. */
+function isMoveOnly(value: object): boolean {
+  return value instanceof MessagePort || value instanceof ReadableStream || value instanceof WritableStream
+    || value instanceof TransformStream;
+}
+
+function walk(value: object, path: string, seen: Set<object>, depth: number, moved: readonly Transferable[]): string | undefined {
   if (seen.has(value) || depth > 64) return undefined;
+  if (isMoveOnly(value)) {
+    return moved.includes(value as Transferable) ? undefined : `a ${value.constructor.name}${at(path)} that is not moved (list it in transfer())`;
+  }
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) {
     return undefined;
   }
@@ -124,7 +133,7 @@ function walk(value: object, path: string, seen: Set<object>, depth: number): st
   const check = (inner: unknown, innerPath: string): string | undefined => {
     if (typeof inner === 'function') return `a function${at(innerPath)}`;
     if (typeof inner === 'symbol') return `a symbol${at(innerPath)}`;
-    if (typeof inner === 'object' && inner !== null) return walk(inner, innerPath, seen, depth + 1);
+    if (typeof inner === 'object' && inner !== null) return walk(inner, innerPath, seen, depth + 1, moved);
     return undefined;
   };
   if (value instanceof Map) {

@@ -2,12 +2,15 @@
  * Fault matrix, bad input: tasks that throw, task modules that cannot load, values that cannot
  * cross a thread boundary, and options that make no sense.
  */
+import { once } from 'node:events';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import test from 'ava';
 import { TaskQueue } from '../lib/task-queue.js';
 import { OrderedItemProducer } from '../lib/ordered-item-producer.js';
 import { orderedMap } from '../lib/ordered-map.js';
 import { task } from '../lib/task.js';
 import { NotCloneableError, TaskLoadError, ThrownValueError } from '../lib/errors.js';
+import { transfer } from '../lib/cloneable.js';
 import { argumentsOf, type BatchCall, type Dispatcher } from '../lib/dispatcher.js';
 import { collect, fixtureModule, leakGuard, range, tasks, threadCount, within } from './helpers/index.js';
 
@@ -15,6 +18,8 @@ const faults = new URL('./fixtures/faults.js', import.meta.url);
 const brokenModule = new URL('./fixtures/fails-to-load.js', import.meta.url);
 const workerId = task<[], number>(faults, 'workerId');
 const returnsSymbol = task<[number]>(faults, 'returnsSymbol');
+const returnsPort = task<[]>(faults, 'returnsPort');
+const greetOn = task<[MessagePort], number>(faults, 'greetOn');
 
 /** Every error of `iterable`'s first failure, with the values yielded before it. */
 async function untilFailure<T>(iterable: AsyncIterable<T>): Promise<{ values: T[]; error: unknown }> {
@@ -230,4 +235,25 @@ test('produceItem with something that is not a task is a TypeError', (t) => {
   t.throws(() => producer.produceItem({} as typeof tasks.square, 1), { instanceOf: TypeError, message: /`task`/ });
   t.throws(() => orderedMap(5 as unknown as number[], tasks.square), { instanceOf: TypeError, message: /`source`.*`5`/ });
   producer.stopProducing();
+});
+
+test.serial('a MessagePort is refused by name unless it is moved with transfer(), both ways', async (t) => {
+  t.timeout(15_000);
+  const guard = leakGuard(t);
+  const queue = new TaskQueue({ maxThreads: 1 });
+  const before = await queue.run(workerId);
+  await t.throwsAsync(queue.run(returnsPort), {
+    instanceOf: NotCloneableError, message: "The task's result is not cloneable: a MessagePort at .port that is not moved (list it in transfer())",
+  });
+  const { port1, port2 } = new MessageChannel();
+  await t.throwsAsync(queue.run(greetOn, port2), {
+    instanceOf: NotCloneableError, message: /Argument 1 of greetOn \(faults\.js\) is not cloneable: a MessagePort that is not moved/,
+  });
+  const greeting = once(port1, 'message');
+  t.is(await queue.run(greetOn, transfer(port2, [port2])), 1);
+  t.deepEqual(await within(greeting, 5000, 'the greeting'), ['hello']);
+  port1.close();
+  t.is(await queue.run(workerId), before, 'the same thread');
+  await queue.close();
+  await guard.check();
 });
