@@ -3,7 +3,7 @@ import { checkWaitOptions, waitFor, type WaitOptions } from './deadline.js';
 import { KeyedResults, entryPromise, type StoreKey } from './keyed-results.js';
 import { isTask, type Task } from './task.js';
 import type { TaskQueue } from './task-queue.js';
-import { optional, plainOptions, positiveInteger } from './validate.js';
+import { boolean, optional, plainOptions, positiveInteger } from './validate.js';
 import { queueOption, runner, type Work } from './work.js';
 
 /** Options of {@link coalesce}. */
@@ -111,10 +111,7 @@ export function coalesce<A extends readonly unknown[], R>(
     throw new TypeError(`Expected \`ttl\` to be a non-negative number of ms or Infinity, got \`${inspect(ttl)}\` (${typeof ttl})`);
   }
   const maxEntries = optional(o.maxEntries, 1000, (v) => positiveInteger('maxEntries', v));
-  const cacheErrors = optional(o.cacheErrors, false, (v) => {
-    if (typeof v !== 'boolean') throw new TypeError(`Expected \`cacheErrors\` to be a boolean, got \`${inspect(v)}\` (${typeof v})`);
-    return v;
-  });
+  const cacheErrors = optional(o.cacheErrors, false, (v) => boolean('cacheErrors', v));
   const keyFn = o.key;
   if (keyFn !== undefined && typeof keyFn !== 'function') {
     throw new TypeError(`Expected \`key\` to be a function, got \`${inspect(keyFn)}\` (${typeof keyFn})`);

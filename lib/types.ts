@@ -2,6 +2,7 @@
  * Message shapes that cross the thread boundary, in one place so the main thread and
  * `workers/batch-runner` cannot drift apart.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { BoardMemory } from './progress-board.js';
 import type { WireError } from './wire-error.js';
 
@@ -29,6 +30,21 @@ export interface BatchResponse {
   /** Time spent running the items (not waiting, not cloning), to size the next batches. */
   readonly runMs: number;
 }
+
+/**
+ * A pool call that opens an express lane (lib/express-lane.ts): the runner then takes
+ * `BatchRequest`s straight from `lane`, answering each with a {@link LaneAnswer}, until it
+ * receives {@link LANE_END}; the call settles then, or fails when the thread dies.
+ */
+export interface LaneRequest {
+  readonly lane: MessagePort;
+}
+
+/** An answer on a lane: the batch's response, or why it could not be posted. */
+export type LaneAnswer = BatchResponse | { readonly failure: WireError };
+
+/** Posted on a lane to end it. */
+export const LANE_END = null;
 
 /** Sent on the worker's parent port for an error that belongs to no item. */
 export interface StrayErrorMessage {

@@ -22,6 +22,11 @@ export function positiveNumber(name: string, value: unknown): number {
   return fail(name, 'a positive number', value);
 }
 
+export function boolean(name: string, value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  return fail(name, 'a boolean', value);
+}
+
 export function oneOf<const T extends string>(name: string, value: unknown, choices: readonly T[]): T {
   if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;
   return fail(name, `one of ${choices.map((c) => `'${c}'`).join(', ')}`, value);

@@ -2,18 +2,20 @@
  * The one module piscina runs. A call carries a batch of items of one task; running them in a
  * loop here costs a fraction of a microsecond each, where a pool call costs tens.
  */
-import { parentPort, threadId, workerData, type Transferable } from 'node:worker_threads';
+import { parentPort, threadId, workerData, type MessagePort, type Transferable } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { postable } from '../lib/cloneable.js';
 import { TaskLoadError } from '../lib/errors.js';
 import { isThenable, loadTask, type TaskFunction } from '../lib/load-task.js';
 import { encodeError, type WireError } from '../lib/wire-error.js';
 import { beginSlot, endSlot, noteItem } from '../lib/progress-board.js';
-import { STRAY_ERROR, type BatchRequest, type BatchResponse, type RunnerData, type StrayErrorMessage } from '../lib/types.js';
+import {
+  LANE_END, STRAY_ERROR, type BatchRequest, type BatchResponse, type LaneAnswer, type LaneRequest, type RunnerData, type StrayErrorMessage,
+} from '../lib/types.js';
 
 const { board } = workerData as RunnerData;
 /** The answer to a call stopped before it started: nobody reads it. */
-const SKIPPED: BatchResponse = { values: [], errors: null, runMs: 0 };
+const SKIPPED: Answer = { response: { values: [], errors: null, runMs: 0 }, transferList: [] };
 const handlers = new Map<string, TaskFunction | TaskLoadError>();
 let move: ((value: object) => object) | undefined;
 
@@ -24,14 +26,65 @@ let move: ((value: object) => object) | undefined;
 function reportStray(error: unknown): void {
   const message: StrayErrorMessage = { [STRAY_ERROR]: true, error: encodeError(error) };
   parentPort?.postMessage(message);
-  // piscina throws here when a response fails to clone; its call would then never answer. Ending
+  // piscina throws here when a response fails to post; its call would then never answer. Ending
   // the thread turns that into a WorkerExitError for the batch instead of a hang.
-  if (error instanceof Error && error.name === 'DataCloneError') process.exit(1);
+  if (isPostFailure(error)) process.exit(1);
+}
+
+/** What postMessage throws for a message it cannot send: cloning failed, or a port was not moved. */
+function isPostFailure(error: unknown): boolean {
+  return error instanceof Error
+    && (error.name === 'DataCloneError' || (error as { code?: unknown }).code === 'ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST');
 }
 process.on('uncaughtException', reportStray);
 process.on('unhandledRejection', reportStray);
 
-export default async function runBatch(request: BatchRequest): Promise<BatchResponse | object> {
+interface Answer {
+  readonly response: BatchResponse;
+  readonly transferList: Transferable[];
+}
+
+export default async function runPoolCall(request: BatchRequest | LaneRequest): Promise<BatchResponse | object> {
+  if ('lane' in request) return serveLane(request.lane);
+  const { response, transferList } = await runBatch(request);
+  if (transferList.length === 0) return response;
+  // piscina moves a result only when it is marked by its own `move`, which lives in its module.
+  move ??= (await import('piscina')).move as (value: object) => object;
+  return move({
+    [Symbol.for('Piscina.transferable')]: transferList,
+    [Symbol.for('Piscina.valueOf')]: response,
+  });
+}
+
+/**
+ * Runs the batches posted on `lane` until it ends. The pool call stays open meanwhile, so
+ * piscina counts this thread as busy (it neither reaps it nor lets the process exit under it).
+ */
+function serveLane(lane: MessagePort): Promise<BatchResponse> {
+  return new Promise((resolve) => {
+    const end = (): void => {
+      lane.close();
+      resolve(SKIPPED.response);
+    };
+    lane.on('close', end);
+    lane.on('message', (request: BatchRequest | typeof LANE_END) => {
+      if (request === LANE_END) end();
+      else void answerOnLane(lane, request);
+    });
+  });
+}
+
+async function answerOnLane(lane: MessagePort, request: BatchRequest): Promise<void> {
+  try {
+    const { response, transferList } = await runBatch(request);
+    lane.postMessage(response satisfies LaneAnswer, transferList);
+  } catch (error) {
+    // A response that failed to clone: the main thread fails the call with this error.
+    lane.postMessage({ failure: encodeError(error) } satisfies LaneAnswer);
+  }
+}
+
+async function runBatch(request: BatchRequest): Promise<Answer> {
   const key = `${request.name}\0${request.module}`;
   let handler = handlers.get(key);
   if (handler === undefined) {
@@ -45,12 +98,12 @@ export default async function runBatch(request: BatchRequest): Promise<BatchResp
 
 async function runItems(
   handler: TaskFunction | TaskLoadError, args: readonly unknown[], single: boolean, slot: number, timed: boolean,
-): Promise<BatchResponse | object> {
+): Promise<Answer> {
   const count = args.length;
   if (handler instanceof TaskLoadError) {
     endSlot(board, slot);
     const wire = encodeError(handler);
-    return { values: new Array<unknown>(count), errors: args.map((_, i) => [i, wire]), runMs: 0 };
+    return { response: { values: new Array<unknown>(count), errors: args.map((_, i) => [i, wire]), runMs: 0 }, transferList: [] };
   }
 
   // Filled by push, not preallocated: a holey array is cloned key by key, 3-4x slower.
@@ -77,12 +130,5 @@ async function runItems(
     // promise settles, and a death there must not be blamed on an item here.
     endSlot(board, slot);
   }
-  const response: BatchResponse = { values, errors, runMs: performance.now() - started };
-  if (transferList.length === 0) return response;
-  // piscina moves a result only when it is marked by its own `move`, which lives in its module.
-  move ??= (await import('piscina')).move as (value: object) => object;
-  return move({
-    [Symbol.for('Piscina.transferable')]: transferList,
-    [Symbol.for('Piscina.valueOf')]: response,
-  });
+  return { response: { values, errors, runMs: performance.now() - started }, transferList };
 }

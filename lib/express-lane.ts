@@ -1,0 +1,117 @@
+/**
+ * A direct port to one pool thread, for calls made while the queue has nothing else in flight.
+ *
+ * piscina's dispatch path costs 20-40 µs a call on top of the message itself. Batching hides that
+ * when calls overlap, but a latency-bound caller (`await queue.run()` in a loop, a 1 MiB buffer
+ * handed back and forth) pays it on every call. A lane is one pool call that stays open, so
+ * piscina counts its thread as busy, while the runner takes batches straight from the lane's port.
+ * It carries one call at a time and ends once it is idle and the queue has other calls in flight,
+ * or after `idleMs`, which gives the thread back to piscina.
+ */
+import { MessageChannel, type MessagePort, type Transferable } from 'node:worker_threads';
+import pDefer, { type DeferredPromise } from 'p-defer';
+import { decodeError } from './wire-error.js';
+import type { BatchRequest, BatchResponse, LaneAnswer, LaneRequest } from './types.js';
+
+/** Opens a lane: a pool call that runs until the lane's port closes, and fails if its thread dies. */
+export type OpenLane = (request: LaneRequest, transferList: Transferable[]) => Promise<unknown>;
+
+interface Session {
+  readonly port: MessagePort;
+  /** The call on the lane, until its answer arrives (also when its caller has stopped waiting). */
+  call: DeferredPromise<BatchResponse> | undefined;
+}
+
+export class ExpressLane {
+  readonly #open: OpenLane;
+  readonly #idleMs: number;
+  #session: Session | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(open: OpenLane, idleMs: number) {
+    this.#open = open;
+    this.#idleMs = idleMs;
+  }
+
+  /** True when a call can go on the lane now: it is open for calls and carries none. */
+  get idle(): boolean {
+    return !this.#closed && this.#session?.call === undefined;
+  }
+
+  /**
+   * Sends one batch on the lane (only when {@link idle}), opening the lane first if need be. The
+   * promise fails with piscina's own error when the thread dies, as a pool call would.
+   */
+  send(request: BatchRequest, transferList: readonly Transferable[]): Promise<BatchResponse> {
+    clearTimeout(this.#idleTimer);
+    const session = this.#session ?? this.#start();
+    try {
+      session.port.postMessage(request, transferList);
+    } catch (error) {
+      this.#armIdleTimer(session);
+      return Promise.reject(error);
+    }
+    session.call = pDefer();
+    return session.call.promise;
+  }
+
+  /** Ends the lane if it carries no call, so that its thread serves the pool again. */
+  release(): void {
+    const session = this.#session;
+    if (session === undefined || session.call !== undefined) return;
+    clearTimeout(this.#idleTimer);
+    this.#session = undefined;
+    // The runner ends the lane's pool call when its side of the port sees this one close.
+    session.port.close();
+  }
+
+  /** No more calls; the lane ends now, or when its call is answered. */
+  close(): void {
+    this.#closed = true;
+    this.release();
+  }
+
+  #start(): Session {
+    const { port1, port2 } = new MessageChannel();
+    const session: Session = { port: port1, call: undefined };
+    port1.on('message', (answer: LaneAnswer) => {
+      this.#answered(session, answer);
+    });
+    // The lane's pool call keeps the process alive while the lane is open; the port need not too.
+    port1.unref();
+    this.#session = session;
+    this.#open({ lane: port2 }, [port2]).then(
+      () => { this.#ended(session, new Error('The express lane ended with a call on it')); },
+      (error: unknown) => { this.#ended(session, error); },
+    );
+    return session;
+  }
+
+  #answered(session: Session, answer: LaneAnswer): void {
+    const call = session.call;
+    session.call = undefined;
+    if ('failure' in answer) call?.reject(decodeError(answer.failure));
+    else call?.resolve(answer);
+    if (this.#closed) this.release();
+    else this.#armIdleTimer(session);
+  }
+
+  #armIdleTimer(session: Session): void {
+    if (this.#session !== session) return;
+    this.#idleTimer = setTimeout(() => { this.release(); }, this.#idleMs);
+    this.#idleTimer.unref();
+  }
+
+  /** The lane's pool call settled: its thread died, or the pool was destroyed. */
+  #ended(session: Session, error: unknown): void {
+    if (this.#session === session) {
+      clearTimeout(this.#idleTimer);
+      this.#session = undefined;
+    }
+    session.port.close();
+    const call = session.call;
+    session.call = undefined;
+    call?.reject(error);
+  }
+}
