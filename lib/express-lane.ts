@@ -6,8 +6,10 @@
  * handed back and forth) pays it on every call. A lane is one pool call that stays open, so
  * piscina counts its thread as busy, while the runner takes batches straight from the lane's port.
  * It carries one call at a time and ends once it is idle and the queue has other calls in flight,
- * or after `idleMs`, which gives the thread back to piscina.
+ * or after `idleMs`, which gives the thread back to piscina; after an overlap, no lane opens for
+ * `idleMs`.
  */
+import { performance } from 'node:perf_hooks';
 import { MessageChannel, type MessagePort, type Transferable } from 'node:worker_threads';
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { decodeError } from './wire-error.js';
@@ -27,6 +29,8 @@ export class ExpressLane {
   readonly #idleMs: number;
   #session: Session | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
+  /** When calls last overlapped: a new lane waits until they have not for `idleMs`. */
+  #overlappedAt = -Infinity;
   #closed = false;
 
   constructor(open: OpenLane, idleMs: number) {
@@ -34,9 +38,15 @@ export class ExpressLane {
     this.#idleMs = idleMs;
   }
 
-  /** True when a call can go on the lane now: it is open for calls and carries none. */
+  /**
+   * True when a call can go on the lane now: an open lane that carries no call, or none open and
+   * no overlap for `idleMs`. Without that wait, a stream of one-item calls (`batchSize: 1`) opened
+   * and ended a lane each time its window drained: 400-750 times per 20,000 items.
+   */
   get idle(): boolean {
-    return !this.#closed && this.#session?.call === undefined;
+    if (this.#closed) return false;
+    if (this.#session !== undefined) return this.#session.call === undefined;
+    return performance.now() - this.#overlappedAt >= this.#idleMs;
   }
 
   /**
@@ -54,6 +64,12 @@ export class ExpressLane {
     }
     session.call = pDefer();
     return session.call.promise;
+  }
+
+  /** Calls overlap: the lane ends as soon as it carries no call, and no new one opens for a while. */
+  overlapped(): void {
+    this.#overlappedAt = performance.now();
+    this.release();
   }
 
   /** Ends the lane if it carries no call, so that its thread serves the pool again. */

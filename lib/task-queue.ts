@@ -47,8 +47,9 @@ export interface TaskQueueOptions {
    * Send a call of one item made while the queue has nothing else in flight (`run()` after
    * `run()`, say) straight to a thread, over a port
    * kept open for the purpose, instead of through piscina's dispatch (20-40 µs a call). The port
-   * and its thread go back to the pool once other calls overlap, or after 50 ms without a call;
-   * until then that thread counts as busy, which keeps the process alive for those 50 ms.
+   * and its thread go back to the pool once other calls overlap (no lane opens then for 50 ms),
+   * or after 50 ms without a call; until then that thread counts as busy, which keeps the process
+   * alive for those 50 ms.
    * @default true
    */
   expressLane?: boolean;
@@ -203,7 +204,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
         this.#inFlight.delete(answered);
         this.#board.release(slot);
         // Calls still overlap: the lane's thread serves the pool better.
-        if (this.#inFlight.size > 0) this.#lane?.release();
+        if (this.#inFlight.size > 0) this.#lane?.overlapped();
       };
       const answered: Promise<void> = sent.then(
         (response) => {
@@ -269,7 +270,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     const lane = this.#lane;
     if (lane !== undefined) {
       if (request.args.length === 1 && this.#inFlight.size === 0 && lane.idle) return lane.send(request, transferList);
-      lane.release();
+      lane.overlapped();
     }
     return this.#pool.run(request, { transferList }) as Promise<BatchResponse>;
   }
