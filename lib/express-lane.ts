@@ -98,8 +98,8 @@ export class ExpressLane {
     port1.unref();
     this.#session = session;
     this.#open({ lane: port2 }, [port2]).then(
-      () => { this.#ended(session, new Error('The express lane ended with a call on it')); },
-      (error: unknown) => { this.#ended(session, error); },
+      () => { this.#ended(session); },
+      (error: unknown) => { this.#ended(session, { error }); },
     );
     return session;
   }
@@ -119,8 +119,11 @@ export class ExpressLane {
     this.#idleTimer.unref();
   }
 
-  /** The lane's pool call settled: its thread died, or the pool was destroyed. */
-  #ended(session: Session, error: unknown): void {
+  /**
+   * The lane's pool call settled: it ended as asked (`failed` undefined), or its thread died, or
+   * the pool was destroyed.
+   */
+  #ended(session: Session, failed?: { readonly error: unknown }): void {
     if (this.#session === session) {
       clearTimeout(this.#idleTimer);
       this.#session = undefined;
@@ -128,6 +131,6 @@ export class ExpressLane {
     session.port.close();
     const call = session.call;
     session.call = undefined;
-    call?.reject(error);
+    call?.reject(failed === undefined ? new Error('The express lane ended with a call on it') : failed.error);
   }
 }

@@ -212,15 +212,10 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
           if (settle()) resolve(decodeResponse(response));
         },
         (error: unknown) => {
-          if (settled) {
-            finish();
-            return;
-          }
           // Read the board before the slot goes back.
-          const failure = this.#failure(error, signal, this.#culprit(slot, running()));
+          const failure = settled ? undefined : this.#failure(error, signal, this.#culprit(slot, running()));
           finish();
-          settle();
-          reject(failure);
+          if (failure !== undefined && settle()) reject(failure);
         },
       );
       this.#inFlight.add(answered);

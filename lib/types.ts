@@ -33,8 +33,8 @@ export interface BatchResponse {
 
 /**
  * A pool call that opens an express lane (lib/express-lane.ts): the runner then takes
- * `BatchRequest`s straight from `lane`, answering each with a {@link LaneAnswer}, until it
- * receives {@link LANE_END}; the call settles then, or fails when the thread dies.
+ * `BatchRequest`s straight from `lane`, answering each with a {@link LaneAnswer}, until the main
+ * thread closes the port; the call settles then, or fails when the thread dies.
  */
 export interface LaneRequest {
   readonly lane: MessagePort;
@@ -42,9 +42,6 @@ export interface LaneRequest {
 
 /** An answer on a lane: the batch's response, or why it could not be posted. */
 export type LaneAnswer = BatchResponse | { readonly failure: WireError };
-
-/** Posted on a lane to end it. */
-export const LANE_END = null;
 
 /** Sent on the worker's parent port for an error that belongs to no item. */
 export interface StrayErrorMessage {

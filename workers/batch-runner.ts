@@ -10,7 +10,7 @@ import { isThenable, loadTask, type TaskFunction } from '../lib/load-task.js';
 import { encodeError, type WireError } from '../lib/wire-error.js';
 import { beginSlot, endSlot, noteItem } from '../lib/progress-board.js';
 import {
-  LANE_END, STRAY_ERROR, type BatchRequest, type BatchResponse, type LaneAnswer, type LaneRequest, type RunnerData, type StrayErrorMessage,
+  STRAY_ERROR, type BatchRequest, type BatchResponse, type LaneAnswer, type LaneRequest, type RunnerData, type StrayErrorMessage,
 } from '../lib/types.js';
 
 const { board } = workerData as RunnerData;
@@ -57,20 +57,14 @@ export default async function runPoolCall(request: BatchRequest | LaneRequest): 
 }
 
 /**
- * Runs the batches posted on `lane` until it ends. The pool call stays open meanwhile, so
- * piscina counts this thread as busy (it neither reaps it nor lets the process exit under it).
+ * Runs the batches posted on `lane` until the main thread closes it. The pool call stays open
+ * meanwhile, so piscina counts this thread as busy (it neither reaps it nor lets the process exit
+ * under it).
  */
 function serveLane(lane: MessagePort): Promise<BatchResponse> {
   return new Promise((resolve) => {
-    const end = (): void => {
-      lane.close();
-      resolve(SKIPPED.response);
-    };
-    lane.on('close', end);
-    lane.on('message', (request: BatchRequest | typeof LANE_END) => {
-      if (request === LANE_END) end();
-      else void answerOnLane(lane, request);
-    });
+    lane.on('close', () => { resolve(SKIPPED.response); });
+    lane.on('message', (request: BatchRequest) => { void answerOnLane(lane, request); });
   });
 }
 
@@ -79,7 +73,7 @@ async function answerOnLane(lane: MessagePort, request: BatchRequest): Promise<v
     const { response, transferList } = await runBatch(request);
     lane.postMessage(response satisfies LaneAnswer, transferList);
   } catch (error) {
-    // A response that failed to clone: the main thread fails the call with this error.
+    // A response that failed to post: the main thread fails the call with this error.
     lane.postMessage({ failure: encodeError(error) } satisfies LaneAnswer);
   }
 }
