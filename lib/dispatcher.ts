@@ -20,6 +20,11 @@ export interface BatchCall {
   readonly timeouts: readonly (number | undefined)[] | undefined;
   /** Aborting drops the call if queued and ends it if running. */
   readonly signal: AbortSignal | undefined;
+  /**
+   * True for a call made on its own (`queue.run()`, `Executor.submit()`), not one of a stream's:
+   * a dispatcher may give it a faster path (TaskQueue's express lane).
+   */
+  readonly alone?: boolean;
 }
 
 /** Item `i`'s argument list. */
@@ -72,6 +77,7 @@ export async function runCall(dispatcher: Dispatcher, task: Task, args: readonly
         transferList,
         timeouts: timeout === undefined ? undefined : [timeout],
         signal,
+        alone: true,
       });
       if (outcome.errors?.has(0) === true) throw outcome.errors.get(0);
       return outcome.values[0];

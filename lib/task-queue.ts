@@ -44,9 +44,9 @@ export interface TaskQueueOptions {
    */
   closeTimeout?: number;
   /**
-   * Send a call of one item made while the queue has nothing else in flight (`run()` after
-   * `run()`, say) straight to a thread, over a port
-   * kept open for the purpose, instead of through piscina's dispatch (20-40 µs a call). The port
+   * Send a call made on its own (`run()`, `Executor.submit()`) while the queue has nothing else
+   * in flight straight to a thread, over a port kept open for the purpose, instead of through
+   * piscina's dispatch (20-40 µs a call). A stream's calls never take it. The port
    * and its thread go back to the pool once other calls overlap (no lane opens then for 50 ms),
    * or after 50 ms without a call; until then that thread counts as busy, which keeps the process
    * alive for those 50 ms.
@@ -185,7 +185,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     /** The item that was running, from the runner's notes; -1 if none was. */
     const running = (): number => (slot >= 0 ? this.#board.running(slot) : count === 1 ? 0 : -1);
     // No signal for piscina (see progress-board.ts): the queue stops calls itself.
-    const sent = this.#send(request, call.transferList as Transferable[]);
+    const sent = this.#send(request, call.transferList as Transferable[], call.alone === true);
 
     return new Promise<BatchOutcome>((resolve, reject) => {
       let settled = false;
@@ -257,14 +257,15 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   }
 
   /**
-   * A call of one item made while the queue has nothing else in flight goes on the express lane;
-   * anything else through piscina. Batches stay off the lane: a stream that drains its window
-   * now and then would otherwise open and end a lane each time, which cost orderedMap 10-15%.
+   * A call made on its own while the queue has nothing else in flight goes on the express lane;
+   * anything else through piscina. A stream's calls stay off the lane: one that drained its
+   * window now and then opened and ended a lane each time (orderedMap 10-15% slower), and even
+   * its first call alone, opening a lane that its next call ends, cost the quick CPU suite ~4%.
    */
-  #send(request: BatchRequest, transferList: Transferable[]): Promise<BatchResponse> {
+  #send(request: BatchRequest, transferList: Transferable[], alone: boolean): Promise<BatchResponse> {
     const lane = this.#lane;
     if (lane !== undefined) {
-      if (request.args.length === 1 && this.#inFlight.size === 0 && lane.idle) return lane.send(request, transferList);
+      if (alone && this.#inFlight.size === 0 && lane.idle) return lane.send(request, transferList);
       lane.overlapped();
     }
     return this.#pool.run(request, { transferList }) as Promise<BatchResponse>;
