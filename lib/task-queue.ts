@@ -260,7 +260,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
    * A call made on its own while the queue has nothing else in flight goes on the express lane;
    * anything else through piscina. A stream's calls stay off the lane: one that drained its
    * window now and then opened and ended a lane each time (orderedMap 10-15% slower), and even
-   * its first call alone, opening a lane that its next call ends, cost the quick CPU suite ~4%.
+   * its first call opened a lane that its next call ended.
    */
   #send(request: BatchRequest, transferList: Transferable[], alone: boolean): Promise<BatchResponse> {
     const lane = this.#lane;
