@@ -18,7 +18,7 @@ export type TaskName = 'increment' | 'cpu' | 'skew';
  * In-flight promises for the window-based contenders (raw piscina, p-map, Readable.map): the same
  * number as ordered-pool's default `highWaterMark`, so every contender may run as far ahead.
  */
-export const WINDOW = 1024;
+export const WINDOW = 4096;
 
 export interface Pools {
   readonly threads: number;

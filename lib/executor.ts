@@ -39,7 +39,7 @@ export interface MapOptions {
   /**
    * Most calls read from the iterables and not yet consumed: input is read only as results are
    * consumed (Python's `map` reads it all at once, cpython issue 84291).
-   * @default 1024
+   * @default 4096
    */
   bufferSize?: number | undefined;
   /** Aborts the map: iteration throws `AbortError`. */

@@ -65,6 +65,7 @@ export class SlotPool {
 
 /** Marks `slots` running and builds their pool call (all of one task). */
 export function assembleCall(slots: Slot[], signal: AbortSignal): { batch: Batch; call: BatchCall } {
+  // Not `new Array(n)`: a holey array is cloned element by element as a sparse one.
   const indexes: number[] = [];
   const args: unknown[] = [];
   let single = true;

@@ -45,7 +45,7 @@ Options:
   -o, --output FILE         write results to FILE instead of stdout
   -f, --format FORMAT       lines | ndjson | csv (CSV with a header row) (default: lines)
   -t, --threads N           worker threads (default: one per core)
-  -w, --window N            most records in flight or waiting to be written (default: 1024)
+  -w, --window N            most records in flight or waiting to be written (default: 4096)
   -b, --batch N             records per pool call (default: sized automatically)
       --errors MODE         fail | skip | record (default: fail)
       --errors-file FILE    with --errors record: write failures there instead of stderr
