@@ -119,6 +119,9 @@ function isMoveOnly(value: object): boolean {
 
 function walk(value: object, path: string, seen: Set<object>, depth: number, moved: readonly Transferable[]): string | undefined {
   if (seen.has(value) || depth > 64) return undefined;
+  // Before anything reads it: a proxy looks like its target to every check below, and through
+  // piscina its clone failure ended the thread, after which its batch was sent again, 3 times.
+  if (types.isProxy(value)) return `a Proxy${at(path)}`;
   if (isMoveOnly(value)) {
     return moved.includes(value as Transferable) ? undefined : `a ${value.constructor.name}${at(path)} that is not moved (list it in transfer())`;
   }

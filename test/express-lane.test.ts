@@ -13,7 +13,7 @@ import { TimeoutError, WorkerExitError } from '../lib/errors.js';
 import { leakGuard, tasks, within } from './helpers/index.js';
 
 const laneFixtures = new URL('fixtures/lane.js', import.meta.url);
-const returnsProxy = task<[]>(laneFixtures, 'returnsProxy');
+const returnsDeepProxy = task<[]>(laneFixtures, 'returnsDeepProxy');
 const threadIdOf = task<[], number>(new URL('fixtures/faults.js', import.meta.url), 'workerId');
 
 test.serial('a result that fails to clone on the lane fails its call with DataCloneError, and the thread is kept', async (t) => {
@@ -21,7 +21,7 @@ test.serial('a result that fails to clone on the lane fails its call with DataCl
   const guard = leakGuard(t);
   const queue = new TaskQueue({ maxThreads: 1 });
   const before = await queue.run(threadIdOf);
-  await t.throwsAsync(queue.run(returnsProxy), { name: 'DataCloneError', message: /could not be cloned/ });
+  await t.throwsAsync(queue.run(returnsDeepProxy), { name: 'DataCloneError', message: /could not be cloned/ });
   t.is(await queue.run(threadIdOf), before, 'same thread');
   await within(queue.close(), 10_000);
   await guard.check();
@@ -34,7 +34,7 @@ test.serial('without the lane the same result ends its thread, for piscina canno
   const strays: unknown[] = [];
   queue.on('error', (error) => { strays.push(error); });
   const before = await queue.run(threadIdOf);
-  await t.throwsAsync(queue.run(returnsProxy), { instanceOf: WorkerExitError });
+  await t.throwsAsync(queue.run(returnsDeepProxy), { instanceOf: WorkerExitError });
   t.true(strays.length > 0 && strays.every((e) => (e as Error).name === 'DataCloneError'), 'the clone error is reported as a stray error');
   t.not(await queue.run(threadIdOf), before, 'a new thread');
   await within(queue.close(), 10_000);

@@ -19,6 +19,7 @@ const brokenModule = new URL('./fixtures/fails-to-load.js', import.meta.url);
 const workerId = task<[], number>(faults, 'workerId');
 const returnsSymbol = task<[number]>(faults, 'returnsSymbol');
 const returnsPort = task<[]>(faults, 'returnsPort');
+const returnsProxy = task<[]>(faults, 'returnsProxy');
 const greetOn = task<[MessagePort], number>(faults, 'greetOn');
 
 /** Every error of `iterable`'s first failure, with the values yielded before it. */
@@ -152,6 +153,9 @@ test.serial('a non-cloneable argument is rejected before dispatch, naming its po
   await t.throwsAsync(queue.run(tasks.byteLength, { nested: [fn] } as unknown as Uint8Array), {
     instanceOf: NotCloneableError, message: /Argument 1 .* a function at \.nested\[0\]/,
   });
+  await t.throwsAsync(queue.run(tasks.byteLength, [new Proxy({}, {})] as unknown as Uint8Array), {
+    instanceOf: NotCloneableError, message: /Argument 1 of byteLength \(tasks\.js\) is not cloneable: a Proxy at \[0\]/,
+  });
   t.is(queue.threads, 0, 'no thread was started');
 
   // In a stream: the bad item fails at its position, its neighbours run, and it is never sent.
@@ -178,6 +182,7 @@ test.serial('a non-cloneable result fails that item with a clear error; the same
     instanceOf: NotCloneableError, message: "The task's result is not cloneable: a function at .callback",
   });
   await t.throwsAsync(queue.run(returnsSymbol, 1), { instanceOf: NotCloneableError, message: /result is not cloneable: a symbol/ });
+  await t.throwsAsync(queue.run(returnsProxy), { instanceOf: NotCloneableError, message: "The task's result is not cloneable: a Proxy at .value" });
   t.is(await queue.run(tasks.returnsFunction, 3), 3);
   t.is(await queue.run(workerId), before, 'the same thread');
   // Batched: only the bad item fails.

@@ -52,6 +52,9 @@ test('findUncloneable names what structured clone would refuse, and where', (t) 
   t.is(findUncloneable({ a: [1, { fn: () => 1 }] }), 'a function at .a[1].fn');
   t.is(findUncloneable([Symbol('s')]), 'a symbol at [0]');
   t.is(findUncloneable({ p: Promise.resolve() }), 'a promise at .p');
+  t.is(findUncloneable({ m: new Map([[1, new Proxy([], {})]]) }), 'a Proxy at .m.get(1)');
+  // Every proxy is refused by structured clone, an empty one over a plain target too.
+  t.throws(() => structuredClone(new Proxy({}, {})), { name: 'DataCloneError' });
   const cyclic: Record<string, unknown> = {};
   cyclic.self = cyclic;
   t.is(findUncloneable(cyclic), undefined);
