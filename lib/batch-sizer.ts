@@ -32,6 +32,11 @@ export class BatchSizer {
     this.#limit = fixed === undefined ? 1 : Math.min(fixed, highWaterMark);
   }
 
+  /** True once a call's run time is known, or with a fixed `batchSize`: `limit` is then a real size. */
+  get measured(): boolean {
+    return this.fixed !== undefined || this.#perItemMs >= 0;
+  }
+
   /** Items for the next call, at most. */
   get limit(): number {
     return this.#limit;

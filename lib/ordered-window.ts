@@ -1,4 +1,3 @@
-import type { Transferable } from 'node:worker_threads';
 /**
  * The one ordering engine. `OrderedItemProducer`, `orderedMap`, `Executor.map` and the thread
  * consumer all feed items in and iterate results out of a window; none of them orders anything.
@@ -7,15 +6,16 @@ import type { Transferable } from 'node:worker_threads';
  * `highWaterMark`. That count is derived, not kept: `order.length - queued.length`.
  */
 import { setMaxListeners } from 'node:events';
+import type { Transferable } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type DenqueClass from 'denque';
 import pDefer, { type DeferredPromise } from 'p-defer';
-import { BatchFailure, mayResend, prepareArgs, type BatchOutcome, type Dispatcher } from './dispatcher.js';
+import { BatchFailure, mayResend, prepareArgs, type BatchCall, type BatchOutcome, type Dispatcher } from './dispatcher.js';
 import { isPlain } from './cloneable.js';
 import { AbortError, copyError, StoppedError, tagItemError } from './errors.js';
 import { taskLabel, type Task } from './task.js';
 import { BatchSizer } from './batch-sizer.js';
-import { assembleCall, NO_TRANSFER, SlotPool, State, type Batch, type Slot } from './window-slots.js';
+import { appendToRun, ItemRing, newRun, sameFunction, sliceRun, splitRun, State, type Run } from './window-runs.js';
 
 // denque is CommonJS: require() loads it in ~1 ms where an ESM import of it (cjs-module-lexer) takes ~5.
 const Denque = createRequire(import.meta.url)('denque') as typeof DenqueClass;
@@ -39,6 +39,7 @@ export interface WindowOptions {
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+const NO_TRANSFER: readonly Transferable[] = Object.freeze([]);
 const noop = (): void => undefined;
 
 export class OrderedWindow<T> implements AsyncIterableIterator<T> {
@@ -52,17 +53,25 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     this.cancel(new AbortError(this.#signal?.reason), true);
   };
 
-  /** Accepted and not yet consumed, in order. */
-  readonly #order = new Denque<Slot>();
-  /** Accepted and not yet sent. */
-  readonly #queued = new Denque<Slot>();
-  readonly #batches = new Set<Batch>();
+  /** Accepted and not yet consumed, by index. */
+  readonly #items = new ItemRing();
+  /** Items accepted and not yet sent, as the pool calls they will become, in order. */
+  readonly #pending = new Denque<Run>();
+  /** Items in `#pending`. */
+  #queued = 0;
+  /** Runs sent and not answered. */
+  readonly #batches = new Set<Run>();
   /** Batches whose results will be discarded (fail mode) but which still hold a pool call. */
-  readonly #discarded = new Set<Batch>();
+  readonly #discarded = new Set<Run>();
+  /** Items whose buffers were moved to a thread: they are not sent again if it dies. Rare. */
+  readonly #moved = new Map<number, readonly Transferable[]>();
+  /** Failed calls an item was in (a thread died under a batch-mate), for items sent again. Rare. */
+  readonly #failures = new Map<number, number>();
+  /** Some item has a producer promise or an abort listener: settling must look for them. */
+  #extras = false;
   readonly #waiters: DeferredPromise<IteratorResult<T>>[] = [];
   readonly #roomWaiters: DeferredPromise<undefined>[] = [];
   readonly #finished = pDefer<undefined>();
-  readonly #slots: SlotPool;
   /** Collects an item's transfer list; copied only in the rare case it is not empty. */
   readonly #scratch: Transferable[] = [];
   /** Aborts every running batch at once; one signal, not one per pool call (they cost ~7 µs each). */
@@ -89,7 +98,6 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   constructor(options: WindowOptions) {
     this.#dispatcher = options.dispatcher;
     this.#highWaterMark = options.highWaterMark;
-    this.#slots = new SlotPool(options.highWaterMark);
     this.#sizer = new BatchSizer(options.highWaterMark, options.dispatcher.concurrency, options.batchSize);
     this.#settle = options.errors === 'settle';
     this.#timeout = options.timeout;
@@ -109,16 +117,16 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
 
   /** Items accepted and not yet consumed (queued, running or buffered). */
   get size(): number {
-    return this.#order.length;
+    return this.#items.size;
   }
 
   /** Items running or finished and not yet consumed: never above `highWaterMark`. */
   get active(): number {
-    return this.#order.length - this.#queued.length;
+    return this.#items.size - this.#queued;
   }
 
   get hasRoom(): boolean {
-    return this.#order.length < this.#highWaterMark && !this.#paused && !this.#ending;
+    return this.#items.size < this.#highWaterMark && !this.#paused && !this.#ending;
   }
 
   get paused(): boolean {
@@ -154,7 +162,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       return false;
     }
     const index = this.#nextIndex++;
-    let transfer = NO_TRANSFER;
+    let transfer: readonly Transferable[] = NO_TRANSFER;
     let prepared = input;
     let early: unknown;
     if (!single || !isPlain(input)) {
@@ -172,36 +180,50 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       prepared = (prepared as readonly unknown[])[0];
       single = true;
     }
-    const { signal, timeout } = task.options;
-    const slot = this.#slots.take();
-    slot.index = index;
-    slot.task = task;
-    slot.input = prepared;
-    slot.single = single;
-    slot.transfer = transfer;
-    slot.timeout = timeout ?? this.#timeout;
-    slot.deferred = deferred;
-    slot.state = State.Queued;
-    slot.attempts = 0;
-    this.#order.push(slot);
+    const items = this.#items;
+    const at = items.add(index);
+    if (deferred !== undefined) {
+      items.deferred[at] = deferred;
+      this.#extras = true;
+    }
     if (early !== undefined) {
-      this.#reject(slot, early);
+      this.#reject(index, task, early);
       this.#deliver();
       return true;
     }
+    const { signal } = task.options;
     if (signal !== undefined) {
       if (signal.aborted) {
-        this.#reject(slot, new AbortError(signal.reason));
+        this.#reject(index, task, new AbortError(signal.reason));
         this.#deliver();
         return true;
       }
-      const onAbort = (): void => { this.#abortSlot(slot, index, signal.reason); };
+      const onAbort = (): void => { this.#abortItem(index, task, signal.reason); };
       signal.addEventListener('abort', onAbort, { once: true });
-      slot.detach = () => { signal.removeEventListener('abort', onAbort); };
+      items.detach[at] = () => { signal.removeEventListener('abort', onAbort); };
+      this.#extras = true;
     }
-    this.#queued.push(slot);
+    if (transfer.length > 0) this.#moved.set(index, transfer);
+    this.#queue(task, index, prepared, single);
     this.#scheduleFlush(true);
     return true;
+  }
+
+  /**
+   * Adds a queued item to the last pending run when it continues it (same task function, next
+   * index, room in the call), else starts a run. Until the first call has answered, the size of a call is not
+   * known: items gather in one run, which the flush cuts to size.
+   */
+  #queue(task: Task, index: number, input: unknown, single: boolean): void {
+    this.#queued++;
+    const timeout = task.options.timeout ?? this.#timeout;
+    const last = this.#pending.peekBack();
+    const cap = this.#sizer.measured ? this.#sizer.limit : this.#highWaterMark;
+    if (last !== undefined && last.first + last.args.length === index && last.args.length < cap && sameFunction(last, task)) {
+      appendToRun(last, input, single, timeout);
+      return;
+    }
+    this.#pending.push(newRun(task, index, input, single, timeout));
   }
 
   /** Resolves when there is room for another item and the window is not paused. */
@@ -299,8 +321,9 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       if (owed !== undefined) throw owed.reason;
       return DONE;
     }
-    const head = this.#order.peekFront();
-    if (head === undefined) {
+    const items = this.#items;
+    const index = items.head;
+    if (index === items.tail) {
       if (this.#ending) {
         const tail = this.#tailError?.reason;
         this.#finish(tail);
@@ -310,10 +333,14 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       }
       return undefined;
     }
-    if (head.state !== State.Fulfilled && head.state !== State.Rejected) return undefined;
-    this.#order.shift();
-    const { index, state, value } = head;
-    this.#slots.give(head);
+    const at = index & items.mask;
+    const state = items.state[at];
+    if (state !== State.Fulfilled && state !== State.Rejected) return undefined;
+    const value = items.value[at];
+    items.value[at] = undefined;
+    items.head = index + 1;
+    if (this.#extras) items.clear(at);
+    this.#forget(index);
     this.#afterConsume();
     if (state === State.Fulfilled) {
       return { value: (this.#settle ? { index, status: 'fulfilled', value } : value) as T, done: false };
@@ -363,17 +390,29 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   /** Drops every item not yet settled and aborts every running batch. */
   #dropAll(reason: unknown): void {
     this.#ending = true;
-    for (const slot of this.#order.toArray()) {
-      if (slot.state === State.Queued || slot.state === State.Running) this.#drop(slot, reason);
+    const items = this.#items;
+    for (let index = items.head; index < items.tail; index++) {
+      const state = items.state[index & items.mask];
+      if (state === State.Queued || state === State.Running) this.#drop(index, reason);
     }
     if (this.#batches.size > 0) this.#abort.abort(reason);
-    this.#order.clear();
-    this.#queued.clear();
+    for (let index = items.head; index < items.tail; index++) items.clear(index & items.mask);
+    items.head = items.tail;
+    this.#pending.clear();
+    this.#queued = 0;
     this.#batches.clear();
+    this.#moved.clear();
+    this.#failures.clear();
+  }
+
+  /** Drops what the window keeps on the side for an item that leaves it. */
+  #forget(index: number): void {
+    if (this.#moved.size > 0) this.#moved.delete(index);
+    if (this.#failures.size > 0) this.#failures.delete(index);
   }
 
   #afterConsume(): void {
-    const queued = this.#queued.length;
+    const queued = this.#queued;
     if (queued > 0 && this.#highWaterMark - this.active >= Math.min(this.#sizer.limit, queued)) this.#scheduleFlush();
     this.#notifyRoom();
   }
@@ -382,7 +421,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     if (!this.hasRoom) return;
     // Producers and pulling sources refill a batch's worth at a time, not one item per item
     // consumed: woken per item, they would trickle single items into one-item pool calls.
-    if (this.#highWaterMark - this.#order.length < this.#sizer.limit) return;
+    if (this.#highWaterMark - this.#items.size < this.#sizer.limit) return;
     if (this.#roomWaiters.length > 0) {
       for (const waiter of this.#roomWaiters.splice(0)) waiter.resolve(undefined);
     }
@@ -422,102 +461,157 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
 
   #flush(): void {
     const concurrency = this.#dispatcher.concurrency;
-    while (!this.#paused && this.#queued.length > 0 && this.#batches.size + this.#discarded.size < concurrency) {
+    while (!this.#paused && this.#queued > 0 && this.#batches.size + this.#discarded.size < concurrency) {
+      const run = this.#pending.peekFront();
+      if (run === undefined) return;
       const room = this.#highWaterMark - this.active;
-      const wanted = Math.min(this.#sizer.limit, this.#queued.length);
+      const wanted = Math.min(this.#sizer.limit, run.args.length);
       // Refilling one slot at a time as a slow consumer frees them would cost a pool call per item:
       // wait until a whole batch fits, unless nothing is running at all.
       if (room < wanted && (room <= 0 || this.#batches.size > 0)) return;
-      const first = this.#queued.shift();
-      if (first === undefined) return;
-      const slots = [first];
-      const limit = Math.min(wanted, room);
-      while (slots.length < limit) {
-        const next = this.#queued.peekFront();
-        if (next?.task.module !== first.task.module || next.task.name !== first.task.name) break;
-        slots.push(next);
-        this.#queued.shift();
-      }
-      this.#send(slots);
+      const count = Math.min(wanted, room);
+      let sent = run;
+      if (count < run.args.length) sent = splitRun(run, count);
+      else this.#pending.shift();
+      this.#queued -= count;
+      this.#send(sent);
     }
   }
 
-  #send(slots: Slot[]): void {
-    const { batch, call } = assembleCall(slots, this.#abort.signal);
-    this.#batches.add(batch);
+  #send(run: Run): void {
+    const { first, args, timeouts } = run;
+    const count = args.length;
+    const items = this.#items;
+    let transferList = NO_TRANSFER;
+    for (let index = first; index < first + count; index++) {
+      items.state[index & items.mask] = State.Running;
+      if (this.#moved.size > 0) {
+        const moved = this.#moved.get(index);
+        if (moved !== undefined) transferList = [...transferList, ...moved];
+      }
+    }
+    const call: BatchCall = {
+      task: run.task,
+      args,
+      single: run.single,
+      transferList,
+      timeouts,
+      signal: this.#abort.signal,
+    };
+    this.#batches.add(run);
     this.#dispatcher.runBatch(call).then(
-      (outcome) => { this.#onOutcome(batch, outcome); },
-      (failure: unknown) => { this.#onFailure(batch, failure); },
+      (outcome) => { this.#onOutcome(run, outcome); },
+      (failure: unknown) => { this.#onFailure(run, failure); },
     );
   }
 
-  #onOutcome(batch: Batch, outcome: BatchOutcome): void {
-    if (!this.#batches.delete(batch)) {
-      this.#discarded.delete(batch);
+  #onOutcome(run: Run, outcome: BatchOutcome): void {
+    if (!this.#batches.delete(run)) {
+      this.#discarded.delete(run);
       return;
     }
-    const { slots } = batch;
-    this.#sizer.record(outcome.runMs, slots.length);
-    for (let i = 0; i < slots.length; i++) {
-      const slot = slots[i]!;
-      if (slot.state !== State.Running || slot.index !== batch.indexes[i]) continue;
-      if (outcome.errors?.has(i) === true) this.#reject(slot, outcome.errors.get(i));
-      else this.#fulfil(slot, outcome.values[i]);
+    const { first } = run;
+    const count = run.args.length;
+    const { values, errors } = outcome;
+    this.#sizer.record(outcome.runMs, count);
+    const items = this.#items;
+    const from = Math.max(first, items.head);
+    const to = Math.min(first + count, items.tail);
+    for (let index = from; index < to; index++) {
+      const at = index & items.mask;
+      // Not running any more: aborted on its own meanwhile.
+      if (items.state[at] !== State.Running) continue;
+      const i = index - first;
+      if (errors?.has(i) === true) {
+        this.#reject(index, run.task, errors.get(i));
+      } else if (this.#extras) {
+        this.#fulfil(index, values[i]);
+      } else {
+        items.state[at] = State.Fulfilled;
+        items.value[at] = values[i];
+      }
     }
     this.#deliver();
     this.#scheduleFlush();
   }
 
-  #onFailure(batch: Batch, thrown: unknown): void {
-    if (!this.#batches.delete(batch)) {
-      this.#discarded.delete(batch);
+  #onFailure(run: Run, thrown: unknown): void {
+    if (!this.#batches.delete(run)) {
+      this.#discarded.delete(run);
       return;
     }
     const failure = thrown instanceof BatchFailure ? thrown : new BatchFailure(thrown, -1, false);
-    const again: Slot[] = [];
-    batch.slots.forEach((slot, i) => {
-      if (slot.state !== State.Running || slot.index !== batch.indexes[i]) return;
-      if (!mayResend(failure, i === failure.culprit, ++slot.attempts, slot.transfer.length > 0)) {
-        this.#reject(slot, i === failure.culprit ? failure.error : copyError(failure.error));
-      } else {
-        slot.state = State.Queued;
-        again.push(slot);
+    const items = this.#items;
+    const again: Run[] = [];
+    let open: { from: number; to: number } | undefined;
+    const close = (): void => {
+      if (open !== undefined) again.push(sliceRun(run, open.from, open.to));
+      open = undefined;
+    };
+    const { first } = run;
+    const to = Math.min(first + run.args.length, items.tail);
+    for (let index = Math.max(first, items.head); index < to; index++) {
+      const at = index & items.mask;
+      if (items.state[at] !== State.Running) {
+        close();
+        continue;
       }
-    });
-    for (let i = again.length - 1; i >= 0; i--) this.#queued.unshift(again[i]!);
+      const isCulprit = index - first === failure.culprit;
+      const failures = (this.#failures.get(index) ?? 0) + 1;
+      if (!mayResend(failure, isCulprit, failures, this.#moved.has(index))) {
+        close();
+        this.#reject(index, run.task, isCulprit ? failure.error : copyError(failure.error));
+        continue;
+      }
+      this.#failures.set(index, failures);
+      items.state[at] = State.Queued;
+      this.#queued++;
+      if (open === undefined) open = { from: index, to: index + 1 };
+      else open.to = index + 1;
+    }
+    close();
+    for (let i = again.length - 1; i >= 0; i--) this.#pending.unshift(again[i]!);
     this.#deliver();
     this.#scheduleFlush();
   }
 
   // Per-item settlement
 
-  #fulfil(slot: Slot, value: unknown): void {
-    slot.state = State.Fulfilled;
-    slot.value = value;
-    slot.detach?.();
-    slot.deferred?.resolve(value);
+  #fulfil(index: number, value: unknown): void {
+    const items = this.#items;
+    const at = index & items.mask;
+    items.state[at] = State.Fulfilled;
+    items.value[at] = value;
+    items.detach[at]?.();
+    items.deferred[at]?.resolve(value);
   }
 
-  #reject(slot: Slot, error: unknown): void {
-    const tagged = tagItemError(error, slot.index, taskLabel(slot.task));
-    slot.state = State.Rejected;
-    slot.value = tagged;
-    slot.detach?.();
-    slot.deferred?.reject(tagged);
-    if (!this.#settle) this.#cancelAfter(slot.index, tagged);
+  #reject(index: number, task: Task, error: unknown): void {
+    const items = this.#items;
+    const at = index & items.mask;
+    const tagged = tagItemError(error, index, taskLabel(task));
+    items.state[at] = State.Rejected;
+    items.value[at] = tagged;
+    items.detach[at]?.();
+    items.deferred[at]?.reject(tagged);
+    if (!this.#settle) this.#cancelAfter(index, tagged);
   }
 
-  #drop(slot: Slot, reason: unknown): void {
-    slot.state = State.Dropped;
-    slot.detach?.();
-    slot.deferred?.reject(reason);
+  #drop(index: number, reason: unknown): void {
+    const items = this.#items;
+    const at = index & items.mask;
+    items.state[at] = State.Dropped;
+    items.detach[at]?.();
+    items.deferred[at]?.reject(reason);
   }
 
-  #abortSlot(slot: Slot, index: number, reason: unknown): void {
-    if (slot.index !== index) return;
-    if (slot.state === State.Queued) this.#removeQueued((queued) => queued === slot);
-    else if (slot.state !== State.Running) return;
-    this.#reject(slot, new AbortError(reason));
+  #abortItem(index: number, task: Task, reason: unknown): void {
+    const items = this.#items;
+    if (!items.has(index)) return;
+    const state = items.state[index & items.mask];
+    if (state === State.Queued) this.#unqueue(index, index);
+    else if (state !== State.Running) return;
+    this.#reject(index, task, new AbortError(reason));
     this.#deliver();
   }
 
@@ -529,26 +623,43 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   #cancelAfter(index: number, cause: unknown): void {
     this.#ending = true;
     const reason = new StoppedError(`Cancelled because item ${index} failed`, { cause });
-    this.#removeQueued((slot) => slot.index > index);
-    for (const slot of this.#order.toArray()) {
-      if (slot.index > index && (slot.state === State.Queued || slot.state === State.Running)) this.#drop(slot, reason);
+    const items = this.#items;
+    this.#unqueue(index + 1, Infinity);
+    for (let later = index + 1; later < items.tail; later++) {
+      const state = items.state[later & items.mask];
+      if (state === State.Queued || state === State.Running) this.#drop(later, reason);
     }
     for (const batch of this.#batches) {
-      if (batch.indexes.every((sent) => sent > index)) {
+      if (batch.first > index) {
         this.#batches.delete(batch);
         // Still running: it counts against the dispatcher's concurrency until it answers.
         this.#discarded.add(batch);
       }
     }
-    // Nothing after the failure will be consumed: keeping those slots would count never-sent
-    // items in `active` (above highWaterMark) and hold finished values until the end.
-    while ((this.#order.peekBack()?.index ?? -1) > index) this.#order.pop();
+    // Nothing after the failure will be consumed: keeping those items would count never-sent
+    // ones in `active` (above highWaterMark) and hold finished values until the end.
+    for (let later = index + 1; later < items.tail; later++) {
+      items.clear(later & items.mask);
+      this.#forget(later);
+    }
+    if (items.tail > index + 1) items.tail = index + 1;
     this.#rejectRoomWaiters(reason);
   }
 
-  #removeQueued(predicate: (slot: Slot) => boolean): void {
-    const kept = this.#queued.toArray().filter((slot) => !predicate(slot));
-    this.#queued.clear();
-    for (const slot of kept) this.#queued.push(slot);
+  /** Takes the queued items `from`..`to` (inclusive) out of their pending runs. */
+  #unqueue(from: number, to: number): void {
+    const kept: Run[] = [];
+    for (const run of this.#pending.toArray()) {
+      const end = run.first + run.args.length;
+      if (end <= from || run.first > to) {
+        kept.push(run);
+        continue;
+      }
+      if (run.first < from) kept.push(sliceRun(run, run.first, from));
+      if (end > to + 1) kept.push(sliceRun(run, to + 1, end));
+      this.#queued -= Math.min(end, to + 1) - Math.max(run.first, from);
+    }
+    this.#pending.clear();
+    for (const run of kept) this.#pending.push(run);
   }
 }

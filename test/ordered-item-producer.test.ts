@@ -343,8 +343,8 @@ test('bad options are TypeErrors that name the option and the value', (t) => {
 
 test('an item aborted while its batch runs, consumed early, does not let that batch answer for a later item', async (t) => {
   t.timeout(10_000);
-  // Consumed slots are reused: the late answer of the first batch must not land in the slot that
-  // now holds item 2.
+  // Item records are reused once consumed (a ring keyed by index): the late answer of the first
+  // batch must not land on item 2.
   const dispatcher = new ManualDispatcher(2);
   const producer = new OrderedItemProducer<number, 'settle'>({ queue: dispatcher, highWaterMark: 4, batchSize: 2, errors: 'settle' });
   const controller = new AbortController();
