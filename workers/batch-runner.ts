@@ -2,7 +2,7 @@
  * The one module piscina runs. A call carries a batch of items of one task; running them in a
  * loop here costs a fraction of a microsecond each, where a pool call costs tens.
  */
-import { parentPort, threadId, workerData, type MessagePort, type Transferable } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, threadId, workerData, type MessagePort, type Transferable } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { postable } from '../lib/cloneable.js';
 import { TaskLoadError } from '../lib/errors.js';
@@ -75,6 +75,28 @@ async function answerOnLane(lane: MessagePort, request: BatchRequest): Promise<v
   } catch (error) {
     // A response that failed to post: the main thread fails the call with this error.
     lane.postMessage({ failure: encodeError(error) } satisfies LaneAnswer);
+  }
+  awaitNextCall(lane);
+}
+
+/**
+ * Ms the lane's thread watches for the next call after answering, before it goes to sleep. A
+ * caller that awaits each call sends the next one microseconds after the answer; asleep by then,
+ * this thread takes 30-300 µs to wake on a shared VM. 1 MiB moved there and back, in blocks of
+ * 100 trips alternating with a raw worker (3 processes each): 53-71 µs a trip with 0.1 ms of
+ * watching, 95-184 µs without; 0.3 ms did no better than 0.1.
+ */
+const LANE_SPIN_MS = 0.1;
+
+/** Takes the lane's next call if it arrives within LANE_SPIN_MS, without going to sleep for it. */
+function awaitNextCall(lane: MessagePort): void {
+  const until = performance.now() + LANE_SPIN_MS;
+  while (performance.now() < until) {
+    const entry = receiveMessageOnPort(lane);
+    if (entry !== undefined) {
+      void answerOnLane(lane, entry.message as BatchRequest);
+      return;
+    }
   }
 }
 
