@@ -3,22 +3,18 @@
  * consumer all feed items in and iterate results out of a window; none of them orders anything.
  *
  * Bound: items sent to the dispatcher and not yet consumed (running or finished) never exceed
- * `highWaterMark`. That count is derived, not kept: `order.length - queued.length`.
+ * `highWaterMark`. That count is derived, not kept: items in the ring less items still queued.
  */
 import { setMaxListeners } from 'node:events';
 import type { Transferable } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import type DenqueClass from 'denque';
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { BatchFailure, mayResend, prepareArgs, type BatchCall, type BatchOutcome, type Dispatcher } from './dispatcher.js';
 import { isPlain } from './cloneable.js';
 import { AbortError, copyError, StoppedError, tagItemError } from './errors.js';
 import { taskLabel, type Task } from './task.js';
 import { BatchSizer } from './batch-sizer.js';
-import { appendToRun, ItemRing, newRun, sameFunction, sliceRun, splitRun, State, type Run } from './window-runs.js';
+import { ItemRing, RunQueue, sliceRun, State, type Run } from './window-runs.js';
 
-// denque is CommonJS: require() loads it in ~1 ms where an ESM import of it (cjs-module-lexer) takes ~5.
-const Denque = createRequire(import.meta.url)('denque') as typeof DenqueClass;
 
 /** What a window yields per item with `errors: 'settle'`. */
 export type Settled<T> =
@@ -55,10 +51,8 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
 
   /** Accepted and not yet consumed, by index. */
   readonly #items = new ItemRing();
-  /** Items accepted and not yet sent, as the pool calls they will become, in order. */
-  readonly #pending = new Denque<Run>();
-  /** Items in `#pending`. */
-  #queued = 0;
+  /** Items accepted and not yet sent, as the pool calls they will become. */
+  readonly #pending = new RunQueue();
   /** Runs sent and not answered. */
   readonly #batches = new Set<Run>();
   /** Batches whose results will be discarded (fail mode) but which still hold a pool call. */
@@ -122,7 +116,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
 
   /** Items running or finished and not yet consumed: never above `highWaterMark`. */
   get active(): number {
-    return this.#items.size - this.#queued;
+    return this.#items.size - this.#pending.count;
   }
 
   get hasRoom(): boolean {
@@ -204,26 +198,12 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       this.#extras = true;
     }
     if (transfer.length > 0) this.#moved.set(index, transfer);
-    this.#queue(task, index, prepared, single);
+    // Until the first call has answered, the size of a call is not known: items gather in one
+    // run, which the flush cuts to size.
+    const cap = this.#sizer.measured ? this.#sizer.limit : this.#highWaterMark;
+    this.#pending.add(task, index, prepared, single, task.options.timeout ?? this.#timeout, cap);
     this.#scheduleFlush(true);
     return true;
-  }
-
-  /**
-   * Adds a queued item to the last pending run when it continues it (same task function, next
-   * index, room in the call), else starts a run. Until the first call has answered, the size of a call is not
-   * known: items gather in one run, which the flush cuts to size.
-   */
-  #queue(task: Task, index: number, input: unknown, single: boolean): void {
-    this.#queued++;
-    const timeout = task.options.timeout ?? this.#timeout;
-    const last = this.#pending.peekBack();
-    const cap = this.#sizer.measured ? this.#sizer.limit : this.#highWaterMark;
-    if (last !== undefined && last.first + last.args.length === index && last.args.length < cap && sameFunction(last, task)) {
-      appendToRun(last, input, single, timeout);
-      return;
-    }
-    this.#pending.push(newRun(task, index, input, single, timeout));
   }
 
   /** Resolves when there is room for another item and the window is not paused. */
@@ -399,7 +379,6 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     for (let index = items.head; index < items.tail; index++) items.clear(index & items.mask);
     items.head = items.tail;
     this.#pending.clear();
-    this.#queued = 0;
     this.#batches.clear();
     this.#moved.clear();
     this.#failures.clear();
@@ -412,7 +391,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   }
 
   #afterConsume(): void {
-    const queued = this.#queued;
+    const queued = this.#pending.count;
     if (queued > 0 && this.#highWaterMark - this.active >= Math.min(this.#sizer.limit, queued)) this.#scheduleFlush();
     this.#notifyRoom();
   }
@@ -461,20 +440,15 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
 
   #flush(): void {
     const concurrency = this.#dispatcher.concurrency;
-    while (!this.#paused && this.#queued > 0 && this.#batches.size + this.#discarded.size < concurrency) {
-      const run = this.#pending.peekFront();
+    while (!this.#paused && this.#pending.count > 0 && this.#batches.size + this.#discarded.size < concurrency) {
+      const run = this.#pending.first;
       if (run === undefined) return;
       const room = this.#highWaterMark - this.active;
       const wanted = Math.min(this.#sizer.limit, run.args.length);
       // Refilling one slot at a time as a slow consumer frees them would cost a pool call per item:
       // wait until a whole batch fits, unless nothing is running at all.
       if (room < wanted && (room <= 0 || this.#batches.size > 0)) return;
-      const count = Math.min(wanted, room);
-      let sent = run;
-      if (count < run.args.length) sent = splitRun(run, count);
-      else this.#pending.shift();
-      this.#queued -= count;
-      this.#send(sent);
+      this.#send(this.#pending.take(Math.min(wanted, room)));
     }
   }
 
@@ -565,12 +539,11 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       }
       this.#failures.set(index, failures);
       items.state[at] = State.Queued;
-      this.#queued++;
       if (open === undefined) open = { from: index, to: index + 1 };
       else open.to = index + 1;
     }
     close();
-    for (let i = again.length - 1; i >= 0; i--) this.#pending.unshift(again[i]!);
+    this.#pending.putBack(again);
     this.#deliver();
     this.#scheduleFlush();
   }
@@ -609,7 +582,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     const items = this.#items;
     if (!items.has(index)) return;
     const state = items.state[index & items.mask];
-    if (state === State.Queued) this.#unqueue(index, index);
+    if (state === State.Queued) this.#pending.remove(index, index);
     else if (state !== State.Running) return;
     this.#reject(index, task, new AbortError(reason));
     this.#deliver();
@@ -624,7 +597,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     this.#ending = true;
     const reason = new StoppedError(`Cancelled because item ${index} failed`, { cause });
     const items = this.#items;
-    this.#unqueue(index + 1, Infinity);
+    this.#pending.remove(index + 1, Infinity);
     for (let later = index + 1; later < items.tail; later++) {
       const state = items.state[later & items.mask];
       if (state === State.Queued || state === State.Running) this.#drop(later, reason);
@@ -644,22 +617,5 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     }
     if (items.tail > index + 1) items.tail = index + 1;
     this.#rejectRoomWaiters(reason);
-  }
-
-  /** Takes the queued items `from`..`to` (inclusive) out of their pending runs. */
-  #unqueue(from: number, to: number): void {
-    const kept: Run[] = [];
-    for (const run of this.#pending.toArray()) {
-      const end = run.first + run.args.length;
-      if (end <= from || run.first > to) {
-        kept.push(run);
-        continue;
-      }
-      if (run.first < from) kept.push(sliceRun(run, run.first, from));
-      if (end > to + 1) kept.push(sliceRun(run, to + 1, end));
-      this.#queued -= Math.min(end, to + 1) - Math.max(run.first, from);
-    }
-    this.#pending.clear();
-    for (const run of kept) this.#pending.push(run);
   }
 }
