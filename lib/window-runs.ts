@@ -182,11 +182,14 @@ export class RunQueue {
     this.#runs.push(newRun(task, index, input, single, timeout));
   }
 
-  /** Takes the first `count` items of the first run, as a run to send. */
+  /** Takes the first run, or its first `count` items if it has more, as a run to send. */
   take(count: number): Run {
     const run = this.#runs.peekFront()!;
-    this.#count -= count;
-    if (count < run.args.length) return splitRun(run, count);
+    if (count < run.args.length) {
+      this.#count -= count;
+      return splitRun(run, count);
+    }
+    this.#count -= run.args.length;
     this.#runs.shift();
     return run;
   }
