@@ -54,7 +54,8 @@ export class ExpressLane {
    * promise fails with piscina's own error when the thread dies, as a pool call would.
    */
   send(request: BatchRequest, transferList: readonly Transferable[]): Promise<BatchResponse> {
-    clearTimeout(this.#idleTimer);
+    // The idle timer keeps running: if it fires while the call is on the lane, release() leaves
+    // the lane be, and the answer re-arms it.
     const session = this.#session ?? this.#start();
     try {
       session.port.postMessage(request, transferList);
@@ -76,7 +77,7 @@ export class ExpressLane {
   release(): void {
     const session = this.#session;
     if (session === undefined || session.call !== undefined) return;
-    clearTimeout(this.#idleTimer);
+    this.#stopIdleTimer();
     this.#session = undefined;
     // The runner ends the lane's pool call when its side of the port sees this one close.
     session.port.close();
@@ -115,8 +116,18 @@ export class ExpressLane {
 
   #armIdleTimer(session: Session): void {
     if (this.#session !== session) return;
-    this.#idleTimer = setTimeout(() => { this.release(); }, this.#idleMs);
-    this.#idleTimer.unref();
+    // One timer, restarted per call: a new one per call cost the caller ~1 µs.
+    if (this.#idleTimer === undefined) {
+      this.#idleTimer = setTimeout(() => { this.release(); }, this.#idleMs);
+      this.#idleTimer.unref();
+    } else {
+      this.#idleTimer.refresh();
+    }
+  }
+
+  #stopIdleTimer(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
   }
 
   /**
@@ -125,7 +136,7 @@ export class ExpressLane {
    */
   #ended(session: Session, failed?: { readonly error: unknown }): void {
     if (this.#session === session) {
-      clearTimeout(this.#idleTimer);
+      this.#stopIdleTimer();
       this.#session = undefined;
     }
     session.port.close();
