@@ -60,7 +60,7 @@ const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as typeof im
 
 /** Slots the board starts with; it grows when more calls are in flight. */
 const PROGRESS_SLOTS = 1024;
-const RUNNER = new URL('../workers/batch-runner.js', import.meta.url).href;
+const RUNNER = new URL('../workers/batch-runner-entry.cjs', import.meta.url).href;
 const EXIT_MESSAGE = /^worker exited with code: (-?\d+)/;
 const NO_ERRORS: ReadonlyMap<number, unknown> | null = null;
 const NO_VALUES: unknown[] = [];
