@@ -367,3 +367,29 @@ test('an item aborted while its batch runs, consumed early, does not let that ba
     { index: 3, status: 'fulfilled', value: 13_000 },
   ]);
 });
+
+test('an item aborted while it waits inside a batch is never sent; the batch goes without it', async (t) => {
+  t.timeout(10_000);
+  const dispatcher = new ManualDispatcher(4);
+  const producer = new OrderedItemProducer<number, 'settle'>({ queue: dispatcher, batchSize: 4, errors: 'settle' });
+  const controller = new AbortController();
+  // A task.with() variant of the same function joins its neighbours' call...
+  void producer.produceItem(tasks.square, 1);
+  const aborted = producer.produceItem(tasks.square.with({ signal: controller.signal }), 2);
+  void producer.produceItem(tasks.square, 3);
+  void producer.produceItem(tasks.square, 4);
+  // ...until it is aborted, before the call leaves (new items are sent after the current turn).
+  controller.abort();
+  await t.throwsAsync(aborted, { name: 'AbortError' });
+  void producer.stop();
+  const out = collect(producer);
+  await dispatcher.waitForCalls(1);
+  const sent: unknown[] = [];
+  while (dispatcher.pending.length > 0) {
+    sent.push(...dispatcher.pending[0]!.call.args);
+    dispatcher.complete(0, (x) => (x as number) ** 2);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  t.deepEqual(sent, [1, 3, 4], 'the aborted item was never sent');
+  t.deepEqual((await within(out, 4000, 'collect')).map((o) => (o.status === 'fulfilled' ? o.value : o.reason instanceof AbortError)), [1, true, 9, 16]);
+});
