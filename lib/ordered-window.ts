@@ -15,7 +15,6 @@ import { taskLabel, type Task } from './task.js';
 import { BatchSizer } from './batch-sizer.js';
 import { ItemRing, RunQueue, sliceRun, State, type Run } from './window-runs.js';
 
-
 /** What a window yields per item with `errors: 'settle'`. */
 export type Settled<T> =
   | { readonly index: number; readonly status: 'fulfilled'; readonly value: T }
@@ -371,17 +370,26 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   #dropAll(reason: unknown): void {
     this.#ending = true;
     const items = this.#items;
-    for (let index = items.head; index < items.tail; index++) {
-      const state = items.state[index & items.mask];
-      if (state === State.Queued || state === State.Running) this.#drop(index, reason);
-    }
+    this.#dropFrom(items.head, reason);
     if (this.#batches.size > 0) this.#abort.abort(reason);
-    for (let index = items.head; index < items.tail; index++) items.clear(index & items.mask);
     items.head = items.tail;
     this.#pending.clear();
     this.#batches.clear();
-    this.#moved.clear();
-    this.#failures.clear();
+  }
+
+  /**
+   * Drops the items from `from` to the end that are not settled yet, and forgets everything the
+   * window keeps for any of them; the caller then takes them out of the ring.
+   */
+  #dropFrom(from: number, reason: unknown): void {
+    const items = this.#items;
+    for (let index = from; index < items.tail; index++) {
+      const at = index & items.mask;
+      const state = items.state[at];
+      if (state === State.Queued || state === State.Running) this.#drop(index, reason);
+      items.clear(at);
+      this.#forget(index);
+    }
   }
 
   /** Drops what the window keeps on the side for an item that leaves it. */
@@ -598,10 +606,10 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     const reason = new StoppedError(`Cancelled because item ${index} failed`, { cause });
     const items = this.#items;
     this.#pending.remove(index + 1, Infinity);
-    for (let later = index + 1; later < items.tail; later++) {
-      const state = items.state[later & items.mask];
-      if (state === State.Queued || state === State.Running) this.#drop(later, reason);
-    }
+    // Nothing after the failure will be consumed: keeping those items would count never-sent
+    // ones in `active` (above highWaterMark) and hold finished values until the end.
+    this.#dropFrom(index + 1, reason);
+    if (items.tail > index + 1) items.tail = index + 1;
     for (const batch of this.#batches) {
       if (batch.first > index) {
         this.#batches.delete(batch);
@@ -609,13 +617,6 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
         this.#discarded.add(batch);
       }
     }
-    // Nothing after the failure will be consumed: keeping those items would count never-sent
-    // ones in `active` (above highWaterMark) and hold finished values until the end.
-    for (let later = index + 1; later < items.tail; later++) {
-      items.clear(later & items.mask);
-      this.#forget(later);
-    }
-    if (items.tail > index + 1) items.tail = index + 1;
     this.#rejectRoomWaiters(reason);
   }
 }

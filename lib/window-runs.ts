@@ -70,24 +70,16 @@ export class ItemRing {
   #grow(needed: number): void {
     let capacity = (this.mask + 1) * 2;
     while (capacity < needed) capacity *= 2;
-    const mask = capacity - 1;
-    const state = new Uint8Array(capacity);
-    const value = new Array<unknown>(capacity).fill(undefined);
-    const deferred = new Array<DeferredPromise<unknown> | undefined>(capacity).fill(undefined);
-    const detach = new Array<(() => void) | undefined>(capacity).fill(undefined);
+    const next = new ItemRing(capacity);
     for (let index = this.head; index < this.tail; index++) {
       const from = index & this.mask;
-      const to = index & mask;
-      state[to] = this.state[from]!;
-      value[to] = this.value[from];
-      deferred[to] = this.deferred[from];
-      detach[to] = this.detach[from];
+      const to = index & next.mask;
+      next.state[to] = this.state[from]!;
+      next.value[to] = this.value[from];
+      next.deferred[to] = this.deferred[from];
+      next.detach[to] = this.detach[from];
     }
-    this.mask = mask;
-    this.state = state;
-    this.value = value;
-    this.deferred = deferred;
-    this.detach = detach;
+    ({ mask: this.mask, state: this.state, value: this.value, deferred: this.deferred, detach: this.detach } = next);
   }
 }
 
