@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'bench/results/', '*.config.js', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'bench/results/', '*.config.js', '.dependency-cruiser.cjs', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -30,7 +30,7 @@ const TARGET_IDS = [
   'memory-rss-1m-mb', 'memory-growth', 'startup-vs-piscina', 'transfer-vs-raw',
 ];
 
-const root = new URL('../../', import.meta.url);
+const root = new URL('../..', import.meta.url);
 const resultsDir = new URL('bench/results/', root);
 
 async function versionOf(pkg: string): Promise<string> {

@@ -3,11 +3,11 @@
  * Run: npm run build && node dist/bench/seed-systems-b.js [items]
  */
 import { performance } from 'node:perf_hooks';
-import { Executor } from '../lib/executor.js';
-import { OrderedItemProducer } from '../lib/ordered-item-producer.js';
-import { orderedMap } from '../lib/ordered-map.js';
-import { task } from '../lib/task.js';
-import { TaskQueue } from '../lib/task-queue.js';
+import { Executor } from '../lib/api/executor.js';
+import { OrderedItemProducer } from '../lib/api/ordered-item-producer.js';
+import { orderedMap } from '../lib/api/ordered-map.js';
+import { task } from '../lib/core/task.js';
+import { TaskQueue } from '../lib/pool/task-queue.js';
 
 const items = Number(process.argv[2] ?? 200_000);
 const fixtures = new URL('../test/fixtures/tasks.js', import.meta.url);

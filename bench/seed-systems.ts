@@ -2,10 +2,10 @@
  * Costs of the seed-system tools (part A): what a coalesced hit, a miss, a NamedFutures read and
  * an actor call cost, local and in a spawned thread. `npm run build && node dist/bench/seed-systems.js`
  */
-import { coalesce } from '../lib/coalesce.js';
-import { DeferredCallHandler } from '../lib/deferred-call-handler.js';
-import { NamedFutures } from '../lib/named-futures.js';
-import { spawnActor } from '../lib/spawn-actor.js';
+import { coalesce } from '../lib/tools/coalesce.js';
+import { DeferredCallHandler } from '../lib/tools/deferred-call-handler.js';
+import { NamedFutures } from '../lib/tools/named-futures.js';
+import { spawnActor } from '../lib/tools/spawn-actor.js';
 import type { Inventory } from '../test/fixtures/actors.js';
 
 async function measure(label: string, n: number, body: (i: number) => unknown): Promise<void> {

@@ -6,9 +6,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { TaskQueue } from '../lib/task-queue.js';
-import { orderedMap } from '../lib/ordered-map.js';
-import { task } from '../lib/task.js';
+import { TaskQueue } from '../lib/pool/task-queue.js';
+import { orderedMap } from '../lib/api/ordered-map.js';
+import { task } from '../lib/core/task.js';
 
 const TOTAL = Number(process.env.SOAK_ITEMS ?? 10_000_000);
 const EVERY = Math.max(1, Math.floor(TOTAL / 10));
@@ -119,7 +119,7 @@ const report = {
   samples,
 };
 // Compiled to dist/bench/soak.js; the results go beside the source, in bench/results/.
-const resultsDir = new URL('../../bench/results/', import.meta.url);
+const resultsDir = new URL('../../bench/results', import.meta.url);
 mkdirSync(resultsDir, { recursive: true });
 const out = new URL('soak.json', resultsDir);
 writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);

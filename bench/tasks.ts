@@ -3,7 +3,7 @@
  * it by URL, the raw piscina worker re-exports it, and the main-thread contenders call it directly.
  * The same functions everywhere keep the work identical across contenders.
  */
-import { transfer } from '../lib/cloneable.js';
+import { transfer } from '../lib/wire/cloneable.js';
 
 /** The trivial task: the cost measured is all overhead. */
 export function increment(x: number): number {

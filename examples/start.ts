@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { enrichOrder } from './enrich-order.js';
 import { writeOrders } from './orders.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const data = `${root}examples/data/`;
 const cli = fileURLToPath(new URL('../lib/cli/main.js', import.meta.url));
 const transform = fileURLToPath(new URL('./enrich-order.js', import.meta.url));

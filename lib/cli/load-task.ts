@@ -5,12 +5,13 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { findExport } from '../load-task.js';
-import { task, type Task } from '../task.js';
+import { findExport } from '../wire/load-task.js';
+import { task, type Task } from '../core/task.js';
 import { CliError } from './cli-error.js';
+import { RECORD_MAPPER } from '../worker-files.js';
 
 /**
- * Checks the module, then returns the task the threads run: `workers/record-mapper` bound to the
+ * Checks the module, then returns the task the threads run: `entry/record-mapper` bound to the
  * user's function, which also decodes NDJSON records and encodes results there (`json`).
  */
 export async function loadTask(module: string, exportName: string, json: boolean): Promise<Task<readonly [unknown], string | undefined>> {
@@ -37,7 +38,7 @@ export async function loadTask(module: string, exportName: string, json: boolean
     const what = type !== undefined ? `its export '${exportName}' is ${type}, not a function` : `it has no export named '${exportName}'`;
     throw new CliError(`cannot use module '${module}': ${what} (${listed}); choose one with --export NAME`);
   }
-  const mapper = new URL('../../workers/record-mapper.js', import.meta.url);
+  const mapper = new URL(RECORD_MAPPER);
   mapper.search = new URLSearchParams({ module: url.href, export: exportName, json: json ? '1' : '0' }).toString();
   return task<readonly [unknown], string | undefined>(mapper, 'mapRecord');
 }

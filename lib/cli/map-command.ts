@@ -3,12 +3,12 @@
  * order. Ordering and the in-flight bound are the core's `orderedMap`; this module only keeps the
  * record locations alongside (one per item in flight) and decides what each outcome writes.
  */
-import Denque from 'denque';
-import { orderedMap } from '../ordered-map.js';
-import type { Settled } from '../ordered-window.js';
-import { TaskQueue } from '../task-queue.js';
+import { orderedMap } from '../api/ordered-map.js';
+import type { Settled } from '../window/ordered-window.js';
+import { TaskQueue } from '../pool/task-queue.js';
 import type { MapArgs } from './args.js';
 import { CliError } from './cli-error.js';
+import { Denque } from '../core/util.js';
 import { loadTask } from './load-task.js';
 import { LineWriter } from './output.js';
 import { Progress } from './progress.js';

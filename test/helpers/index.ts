@@ -5,7 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutionContext } from 'ava';
-import { task } from '../../lib/task.js';
+import { task } from '../../lib/core/task.js';
 
 export const fixtureModule = new URL('../fixtures/tasks.js', import.meta.url);
 

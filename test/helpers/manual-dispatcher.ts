@@ -1,5 +1,5 @@
 import pDefer, { type DeferredPromise } from 'p-defer';
-import { argumentsOf, type BatchCall, type BatchOutcome, type Dispatcher } from '../../lib/dispatcher.js';
+import { argumentsOf, type BatchCall, type BatchOutcome, type Dispatcher } from '../../lib/window/dispatcher.js';
 
 interface PendingCall {
   readonly call: BatchCall;

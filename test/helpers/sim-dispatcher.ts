@@ -4,8 +4,8 @@
  * wraps a real TaskQueue. Both check the window's promises to a dispatcher on every call.
  */
 import { setImmediate as turn } from 'node:timers/promises';
-import { argumentsOf, BatchFailure, type BatchCall, type BatchOutcome, type Dispatcher } from '../../lib/dispatcher.js';
-import { AbortError, WorkerExitError } from '../../lib/errors.js';
+import { argumentsOf, BatchFailure, type BatchCall, type BatchOutcome, type Dispatcher } from '../../lib/window/dispatcher.js';
+import { AbortError, WorkerExitError } from '../../lib/core/errors.js';
 import { SimError, type SimItem } from '../fixtures/faults.js';
 
 export class CheckedDispatcher implements Dispatcher {

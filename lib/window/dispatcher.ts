@@ -1,0 +1,66 @@
+/**
+ * The seam between the ordered window and whatever runs the work: the contract a backend
+ * implements. `TaskQueue` (piscina) is one implementation; a distributed queue is another.
+ */
+import type { Transferable } from 'node:worker_threads';
+import type { Task } from '../core/task.js';
+
+/** One pool call: consecutive items of one task. */
+export interface BatchCall {
+  readonly task: Pick<Task, 'module' | 'name'>;
+  /**
+   * Per item, already stripped of transfer markers: its argument list, or with `single` its one
+   * argument (no list per item to build, keep and clone). Read with {@link argumentsOf}.
+   */
+  readonly args: readonly unknown[];
+  readonly single: boolean;
+  readonly transferList: readonly Transferable[];
+  /** Run-time limit per item in ms, or undefined when no item has one. */
+  readonly timeouts: readonly (number | undefined)[] | undefined;
+  /** Aborting drops the call if queued and ends it if running. */
+  readonly signal: AbortSignal | undefined;
+  /**
+   * True for a call made on its own (`queue.run()`, `Executor.submit()`), not one of a stream's:
+   * a dispatcher may give it a faster path (TaskQueue's express lane).
+   */
+  readonly alone?: boolean;
+}
+
+/** Item `i`'s argument list. */
+export function argumentsOf(call: BatchCall, i: number): readonly unknown[] {
+  return call.single ? [call.args[i]] : call.args[i] as readonly unknown[];
+}
+
+/** A call that ran: a value or an error per item. */
+export interface BatchOutcome {
+  readonly values: readonly unknown[];
+  /** Errors by item position; items not in it succeeded. */
+  readonly errors: ReadonlyMap<number, unknown> | null;
+  /** Time the items took to run, excluding transport, for sizing later batches. */
+  readonly runMs: number;
+}
+
+/**
+ * A call that failed as a whole (its thread died, overran, or the queue closed). `culprit` is the
+ * position of the item that was running, which gets `error`; -1 when none had started. When
+ * `retryable`, the other items can be sent again: the ones before the culprit ran but their
+ * results died with the thread, the ones after never started.
+ */
+export class BatchFailure extends Error {
+  constructor(readonly error: unknown, readonly culprit: number, readonly retryable: boolean) {
+    super('The pool call failed as a whole', { cause: error });
+  }
+}
+
+export interface Dispatcher {
+  /** Calls in flight that keep every thread busy; a window keeps no more than this outstanding. */
+  readonly concurrency: number;
+  /** Resolves with per-item results, or rejects with a {@link BatchFailure}. */
+  runBatch(call: BatchCall): Promise<BatchOutcome>;
+}
+
+/** Whether `value` implements the contract (checked at run time for JavaScript callers). */
+export function isDispatcher(value: unknown): value is Dispatcher {
+  return typeof value === 'object' && value !== null &&
+    typeof (value as Dispatcher).runBatch === 'function' && typeof (value as Dispatcher).concurrency === 'number';
+}

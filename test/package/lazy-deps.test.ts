@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import test from 'ava';
+
+/** The package's own entry (what `import 'ordered-pool'` loads, one bundled file) and the modules it is built from. */
+const ENTRIES = {
+  package: new URL('../../lib/bundle.js', import.meta.url).href,
+  modules: new URL('../../lib/index.js', import.meta.url).href,
+};
+
+/** Module hooks (in their own thread) that post every resolved URL to the main thread. */
+const HOOKS = `
+  let port;
+  export function initialize(data) { port = data.port; }
+  export async function resolve(specifier, context, next) {
+    const resolved = await next(specifier, context);
+    port.postMessage(resolved.url);
+    return resolved;
+  }`;
+const SENTINEL = 'data:text/javascript,export default 0';
+
+/**
+ * Every module (ESM or CommonJS, by URL or path) loaded in a fresh process by importing `entry`
+ * (as `lib`) and then running `script`.
+ */
+async function loadedAfter(entry: string, script: string): Promise<string[]> {
+  const source = `
+    import { createRequire, register } from 'node:module';
+    import { MessageChannel } from 'node:worker_threads';
+    const { port1, port2 } = new MessageChannel();
+    const urls = [];
+    // Messages on one port arrive in order: the sentinel's URL comes after every earlier one.
+    const sentinel = new Promise((resolve) => {
+      port1.on('message', (url) => { if (url === ${JSON.stringify(SENTINEL)}) resolve(); else urls.push(url); });
+    });
+    register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(HOOKS)}), {
+      data: { port: port2 }, transferList: [port2],
+    });
+    const lib = await import(${JSON.stringify(entry)});
+    ${script}
+    await import(${JSON.stringify(SENTINEL)});
+    await sentinel;
+    port1.close();
+    console.log(JSON.stringify([...urls, ...Object.keys(createRequire(import.meta.url).cache)]));
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', source], { timeout: 20_000 });
+  return JSON.parse(stdout) as string[];
+}
+
+const has = (files: readonly string[], part: string): boolean => files.some((file) => file.includes(part));
+
+for (const [kind, entry] of Object.entries(ENTRIES)) {
+  test(`importing the ${kind} entry loads neither comlink nor lru-cache; a store that keeps results loads lru-cache`, async (t) => {
+    t.timeout(30_000);
+    const [bare, withStore] = await Promise.all([
+      loadedAfter(entry, ''),
+      loadedAfter(entry, 'new lib.NamedFutures({ ttl: 1000 });'),
+    ]);
+    // What the check must see, or it would prove nothing: an ESM module and a CommonJS package.
+    t.true(has(bare, kind === 'package' ? '/lib/bundle.js' : '/lib/window/ordered-window.js'));
+    t.true(has(bare, '/node_modules/piscina/'));
+    t.false(has(bare, '/node_modules/comlink/'));
+    t.false(has(bare, '/node_modules/lru-cache/'));
+    t.true(has(withStore, '/node_modules/lru-cache/'));
+    t.false(has(withStore, '/node_modules/comlink/'));
+    if (kind === 'package') t.is(bare.filter((url) => url.includes('/dist/lib/')).length, 1, 'the bundle is the only module of ours');
+    else t.false(has(bare, '/lib/thread-consumer.js'));
+  });
+}
