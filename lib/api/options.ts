@@ -11,7 +11,7 @@ export interface OrderedOptions<E extends ErrorMode = ErrorMode> {
    * Most items running or finished-but-not-consumed at once. Bounds memory whatever the stream's
    * length; larger values let more work overlap a slow item at the head. The default is sized for
    * small records: tiny items need about 4,096 in flight to hide a sleeping thread's wake-up
-   * (30-300 µs here). Lower it when each argument or result is large (megabytes), since every
+   * (docs/performance.md). Lower it when each argument or result is large (megabytes), since every
    * item in the window keeps both until it is consumed.
    * @default 4096
    */

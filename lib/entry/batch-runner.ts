@@ -83,9 +83,8 @@ async function answerOnLane(lane: MessagePort, request: BatchRequest): Promise<v
 /**
  * Ms the lane's thread watches for the next call after answering, before it goes to sleep. A
  * caller that awaits each call sends the next one microseconds after the answer; asleep by then,
- * this thread takes 30-300 µs to wake on a shared VM. 1 MiB moved there and back, in blocks of
- * 100 trips alternating with a raw worker (3 processes each): 53-71 µs a trip with 0.1 ms of
- * watching, 95-184 µs without; 0.3 ms did no better than 0.1.
+ * this thread would have to be woken, which costs the caller more than the watching costs here.
+ * Longer watching did no better (figures: docs/performance.md#figures-behind-code-comments).
  */
 const LANE_SPIN_MS = 0.1;
 
@@ -123,7 +122,7 @@ async function runItems(
     return { response: { values: new Array<unknown>(count), errors: args.map((_, i) => [i, wire]), runMs: 0 }, transferList: [] };
   }
 
-  // Filled by push, not preallocated: a holey array is cloned key by key, 3-4x slower.
+  // Filled by push, not preallocated: a holey array is cloned key by key, which is far slower.
   const values: unknown[] = [];
   const transferList: Transferable[] = [];
   let errors: [number, WireError][] | null = null;

@@ -1,7 +1,7 @@
 /**
  * A direct port to one pool thread, for calls made while the queue has nothing else in flight.
  *
- * piscina's dispatch path costs 20-40 µs a call on top of the message itself. Batching hides that
+ * piscina's dispatch path costs more than the message itself. Batching hides that
  * when calls overlap, but a latency-bound caller (`await queue.run()` in a loop, a 1 MiB buffer
  * handed back and forth) pays it on every call. A lane is one pool call that stays open, so
  * piscina counts its thread as busy, while the runner takes batches straight from the lane's port.
@@ -116,7 +116,7 @@ export class ExpressLane {
 
   #armIdleTimer(session: Session): void {
     if (this.#session !== session) return;
-    // One timer, restarted per call: a new one per call cost the caller ~1 µs.
+    // One timer, restarted per call: a new one per call shows in a round trip's cost.
     if (this.#idleTimer === undefined) {
       this.#idleTimer = setTimeout(() => { this.release(); }, this.#idleMs);
       this.#idleTimer.unref();

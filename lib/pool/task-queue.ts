@@ -27,8 +27,8 @@ export interface TaskQueueOptions {
   idleTimeout?: number;
   /**
    * Pool calls handed to one thread at a time. At 2 a thread finds its next batch waiting when it
-   * finishes one, instead of sleeping until the main thread wakes it (30-100 µs of the main
-   * thread's time here).
+   * finishes one, instead of sleeping until the main thread wakes it, which costs the main
+   * thread's time (docs/performance.md).
    * @default 2
    */
   concurrentTasksPerWorker?: number;
@@ -48,7 +48,7 @@ export interface TaskQueueOptions {
   /**
    * Send a call made on its own (`run()`, `Executor.submit()`) while the queue has nothing else
    * in flight straight to a thread, over a port kept open for the purpose, instead of through
-   * piscina's dispatch (20-40 µs a call). A stream's calls never take it. The port
+   * piscina's dispatch (which costs more than the message). A stream's calls never take it. The port
    * and its thread go back to the pool once other calls overlap (no lane opens then for 50 ms),
    * or after 50 ms without a call; until then that thread counts as busy, which keeps the process
    * alive for those 50 ms.
@@ -261,7 +261,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   /**
    * A call made on its own while the queue has nothing else in flight goes on the express lane;
    * anything else through piscina. A stream's calls stay off the lane: one that drained its
-   * window now and then opened and ended a lane each time (orderedMap 10-15% slower), and even
+   * window now and then opened and ended a lane each time (which slowed orderedMap), and even
    * its first call opened a lane that its next call ended.
    */
   #send(request: BatchRequest, transferList: Transferable[], alone: boolean): Promise<BatchResponse> {
@@ -361,7 +361,7 @@ function decodeResponse(response: BatchResponse): BatchOutcome {
   // piscina's promise and task record still reach the answer for a while, and they may have been
   // promoted by then: an old object keeps what it points at alive through every young collection
   // until the next full one. Emptying the answer lets its values die young; without this, the
-  // memory suite's main heap grew from 15 to 41 MB between 100,000 and 1,000,000 items.
+  // heap grows with the stream's length (docs/performance.md#figures-behind-code-comments).
   response.values = NO_VALUES;
   response.errors = null;
   if (wireErrors === null) return { values, errors: NO_ERRORS, runMs };

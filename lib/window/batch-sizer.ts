@@ -1,13 +1,13 @@
 /**
- * How many items go into one pool call. A call costs the main thread 40-200 µs, and with as many
- * threads as cores, the main thread's time comes out of a worker's: batches are sized from the
- * measured run time per item to about TARGET_BATCH_MS of work each.
+ * How many items go into one pool call. A call costs the main thread far more than an item does,
+ * and with as many threads as cores, the main thread's time comes out of a worker's: batches are
+ * sized from the measured run time per item to about TARGET_BATCH_MS of work each.
  */
 
 /**
- * CPU-bound items of ~1 ms on 2 threads here (alternating runs): 5 ms batches gave 1.42-1.72x the
- * main thread, 10 ms 1.81-1.86x, 20 ms 1.81-1.90x, 50 ms 1.84-1.86x. Past 20 ms a slow item holds
- * back more neighbours for nothing.
+ * Long enough that the per-call cost vanishes for CPU-bound items (shorter batches lost speed-up);
+ * past it a slow item holds back more neighbours for nothing. Figures:
+ * docs/performance.md#figures-behind-code-comments.
  */
 const TARGET_BATCH_MS = 20;
 const MAX_BATCH = 1024;
@@ -50,10 +50,9 @@ export class BatchSizer {
     // A fair share leaves every call slot (threads x calls per thread) a batch of the window.
     const fair = Math.max(1, Math.floor(this.#highWaterMark / this.#concurrency));
     // Tiny items: at most half the window a call, so one part runs while another is consumed.
-    // x => x + 1, orderedMap, alternating processes: with a window of 1024, calls of 512 gave
-    // 2.0-2.5M items/s; the whole window in one call, 1.5-1.7M (the main thread sat idle for a
-    // third of the run, waiting for each call); 256, 384 and 640 did worse than 512. With the
-    // default window of 4096, calls are MAX_BATCH (a quarter): 1024 beat 512 and 2048.
+    // The whole window in one call leaves the main thread idle while each call runs. With the
+    // default window of 4096 calls are MAX_BATCH, a quarter, which beat the other sizes tried
+    // (docs/performance.md#figures-behind-code-comments).
     const share = this.#perItemMs * fair < HANDOVER_MS ? Math.max(1, Math.floor(this.#highWaterMark / 2)) : fair;
     const wanted = this.#perItemMs === 0 ? MAX_BATCH : Math.round(TARGET_BATCH_MS / this.#perItemMs);
     this.#limit = Math.max(1, Math.min(wanted, share, MAX_BATCH));

@@ -67,7 +67,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   readonly #finished = pDefer<undefined>();
   /** Collects an item's transfer list; copied only in the rare case it is not empty. */
   readonly #scratch: Transferable[] = [];
-  /** Aborts every running batch at once; one signal, not one per pool call (they cost ~7 µs each). */
+  /** Aborts every running batch at once; one signal, as one per pool call would add to every call. */
   readonly #abort = new AbortController();
   #nextIndex = 0;
   #paused = false;
@@ -419,9 +419,9 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   /**
    * New items flush after the current turn (`afterTurn`), everything else in a microtask. A
    * producer loop (`await ready(); produceItem()`) and an async source push one item per
-   * microtask: flushed in a microtask, each of their first items left alone, one pool call apiece
-   * (measured: 1,019 of 1,410 calls for 100,000 items). Results and room flush at once, so the
-   * next call leaves without waiting a turn: deferring those cost batchSize 1 about 24%.
+   * microtask: flushed in a microtask, each of their first items left alone, one pool call apiece.
+   * Results and room flush at once, so the next call leaves without waiting a turn, which
+   * one-item calls feel most (figures: docs/performance.md#figures-behind-code-comments).
    */
   #scheduleFlush(afterTurn = false): void {
     if (this.#flushSoon) return;

@@ -2,10 +2,9 @@
  * How the ordered window keeps its items: per-item state in rings keyed by item index, and the
  * items not yet sent as runs, each the argument list of one future pool call.
  *
- * An earlier design kept one record object per item, queued them, and gathered a call's arguments
- * from them when it was sent. With `x => x + 1` over an instant dispatcher, that cost ~0.39 µs
- * per item against ~0.21 for building each call's argument array as items arrive and keeping
- * state in typed rings; over 2 threads, orderedMap went from ~1.9M to ~2.6M items/s.
+ * Why runs: a record object per item, gathered into a call's arguments when it is sent, costs more
+ * than the messaging itself; building each call's argument array as items arrive, with per-item
+ * state in typed rings, does not (figures: docs/performance.md#figures-behind-code-comments).
  */
 import type { DeferredPromise } from 'p-defer';
 import type { Task } from '../core/task.js';

@@ -75,9 +75,9 @@ export function unwrapTransfer(value: unknown, transferList: Transferable[]): un
  */
 export function postableArgs(args: readonly unknown[], transferList: Transferable[], label: () => string): readonly unknown[] {
   // Numbers and strings need no checking and no copy: the common case costs one loop, and no
-  // label (building it for every item made a producer of numbers 2.8x slower).
+  // label, which would cost a producer of numbers more than the rest of its item.
   if (args.every(isPlain)) return args;
-  // The label only for an error: building it (a file URL to a path) cost ~2 µs a call.
+  // The label only for an error: building it (a file URL to a path) is too dear for every call.
   return args.map((arg, i) => postable(arg, transferList, () => `Argument ${i + 1} of ${label()}`));
 }
 
@@ -121,7 +121,7 @@ function isMoveOnly(value: object): boolean {
 function walk(value: object, path: string, seen: Set<object>, depth: number, moved: readonly Transferable[]): string | undefined {
   if (seen.has(value) || depth > 64) return undefined;
   // Before anything reads it: a proxy looks like its target to every check below, and through
-  // piscina its clone failure ended the thread, after which its batch was sent again, 3 times.
+  // piscina its clone failure ends the thread, and its batch would be sent again to fail alike.
   if (types.isProxy(value)) return `a Proxy${at(path)}`;
   if (isMoveOnly(value)) {
     return moved.includes(value as Transferable) ? undefined : `a ${value.constructor.name}${at(path)} that is not moved (list it in transfer())`;

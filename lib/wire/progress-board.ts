@@ -5,7 +5,7 @@
  *
  * Why not piscina's signal: piscina runs a call that has one alone on its thread, so a thread
  * never finds its next call waiting when it finishes one and sleeps instead. Waking a sleeping
- * thread costs the main thread 40-80 µs per call here, more than the rest of the call together.
+ * thread costs the main thread more than the rest of the call together (docs/performance.md).
  */
 
 /** Int32s per slot: [state, start time in ms since the epoch, thread id]. */
