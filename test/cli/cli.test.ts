@@ -1,66 +1,17 @@
 /**
  * `ordered-pool map` as users run it: the built CLI in a child process, fed by files or stdin.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { within } from '../helpers/index.js';
+import { FIXTURES, finish, lines, range, run, seen, start, tempDir } from '../helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
-const FIXTURES = fileURLToPath(new URL('../fixtures/cli-tasks.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'ordered-pool-cli-'));
-test.after.always(() => { rmSync(dir, { recursive: true, force: true }); });
-
-interface Run {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function start(args: readonly string[]): ChildProcessWithoutNullStreams {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  // The child may exit before reading all of its stdin (a failed record, Ctrl-C): not our error.
-  child.stdin.on('error', () => undefined);
-  return child;
-}
-
-async function finish(child: ChildProcessWithoutNullStreams, ms: number): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: string) => { stdout += chunk; });
-  child.stderr.on('data', (chunk: string) => { stderr += chunk; });
-  try {
-    const [code, signal] = await within(once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>, ms, 'the CLI');
-    return { code, signal, stdout, stderr };
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-}
-
-/** Runs the CLI to the end; `input` goes to its stdin (which is closed either way). */
-async function run(args: readonly string[], input?: string | Readable, ms = 20_000): Promise<Run> {
-  const child = start(args);
-  if (input instanceof Readable) input.pipe(child.stdin);
-  else child.stdin.end(input ?? '');
-  return finish(child, ms);
-}
-
-function file(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
-
-const lines = (text: string): string[] => text.split('\n').filter((line) => line !== '');
-const range = (n: number): string[] => Array.from({ length: n }, (_, i) => String(i));
+const temp = tempDir();
+const { dir, file } = temp;
+test.after.always(() => { temp.remove(); });
 
 test('keeps input order when records finish out of order', async (t) => {
   t.timeout(30_000);
@@ -188,24 +139,6 @@ test('--help and --version', async (t) => {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   t.is(version.stdout, `${pkg.version}\n`);
 });
-
-/** Resolves once `stream` has produced text matching `pattern`; leaves the stream open and flowing. */
-function seen(stream: Readable, pattern: RegExp): Promise<void> {
-  let text = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: string): void => {
-      text += chunk;
-      if (!pattern.test(text)) return;
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.resume();
-      resolve();
-    };
-    const onEnd = (): void => { reject(new Error(`stream ended without ${String(pattern)}`)); };
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-  });
-}
 
 test('Ctrl-C writes the results already in order, cancels the rest and exits 130', async (t) => {
   t.timeout(30_000);
