@@ -57,9 +57,20 @@ Options:
   -h, --help                show this help
   -V, --version             show the version
 
+<module> is a file path, or the name of a package installed for the working directory.
 Each result is written as one line: strings as they are, anything else as JSON.
-A result of undefined writes nothing. Ctrl-C stops after writing the results already
-in order (exit code 130); a second Ctrl-C exits at once.
+A result of undefined writes nothing; one with no JSON form (a symbol, a function) is
+an error of its record. A CSV row the parser rejects is an error of its record too.
+Ctrl-C stops after writing the results already in order; a second Ctrl-C exits at once.
+--threads above 4 per core is lowered to that, with a warning.
+
+Exit codes:
+  0    every record was written (or filtered out)
+  1    stopped: a record failed under --errors fail, the input or output broke, or the
+       run could not start (module, export, input or output)
+  2    wrong command line
+  123  the run finished, but some records failed (--errors skip or record)
+  130  interrupted by Ctrl-C
 
 Examples:
   ordered-pool map ./enrich.js --export enrich --format ndjson users.ndjson -o out.ndjson

@@ -1,35 +1,64 @@
 /**
- * Checks the user's module on the main thread before any worker starts: a missing file, a module
- * that throws on import, or an export that is not a function each become one clear line.
+ * Checks the user's module on the main thread before any worker starts: a missing file or
+ * package, a module that throws on import, or an export that is not a function each become one
+ * clear line.
  */
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { isAbsolute, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolve as resolveImport } from 'import-meta-resolve';
 import { findExport } from '../wire/load-task.js';
-import { task, type Task } from '../core/task.js';
+import { task, taskLabel, type Task } from '../core/task.js';
 import { CliError } from './cli-error.js';
+import { oneLine, syntaxErrorLocation } from './user-errors.js';
 import { RECORD_MAPPER } from '../worker-files.js';
+
+export interface LoadedTask {
+  /** What the threads run: `entry/record-mapper` bound to the user's function. */
+  readonly task: Task<readonly [unknown], string | undefined>;
+  /** How messages name the user's function: `enrich (enrich.js)`. */
+  readonly label: string;
+}
+
+/** `lodash-mapper`, `@scope/pkg/sub`: a name for the package resolver rather than a path. */
+function isBare(module: string): boolean {
+  return !isAbsolute(module) && !/^\.{1,2}([/\\]|$)/.test(module) && !/^[a-z][a-z\d+.-]*:/i.test(module);
+}
+
+/**
+ * A file path first, as the shell suggests; failing that, a bare name is resolved as Node would
+ * import it from a module in the working directory, so an installed package can be the module.
+ */
+async function locate(module: string): Promise<URL> {
+  const file = resolve(module);
+  const info = await stat(file).catch(() => undefined);
+  if (info?.isFile() === true) return pathToFileURL(file);
+  if (info !== undefined) throw new CliError(`cannot load module '${module}': it is not a file`);
+  if (!isBare(module)) throw new CliError(`cannot find module '${module}' (looked for ${file})`);
+  const cwd = process.cwd();
+  try {
+    return new URL(resolveImport(module, pathToFileURL(cwd + sep).href));
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND') {
+      throw new CliError(`cannot find module '${module}': no file ${file} and no package '${module}' installed for ${cwd}`, { cause: error });
+    }
+    throw new CliError(`cannot use package '${module}': ${oneLine(error)}`, { cause: error });
+  }
+}
 
 /**
  * Checks the module, then returns the task the threads run: `entry/record-mapper` bound to the
  * user's function, which also decodes NDJSON records and encodes results there (`json`).
  */
-export async function loadTask(module: string, exportName: string, json: boolean): Promise<Task<readonly [unknown], string | undefined>> {
-  const file = resolve(module);
-  try {
-    const info = await stat(file);
-    if (!info.isFile()) throw new CliError(`cannot load module '${module}': it is not a file`);
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw new CliError(`cannot find module '${module}' (looked for ${file})`, { cause: error });
-  }
-  const url = pathToFileURL(file);
+export async function loadTask(module: string, exportName: string, json: boolean): Promise<LoadedTask> {
+  const url = await locate(module);
   let namespace: Record<string, unknown>;
   try {
     namespace = await import(url.href) as Record<string, unknown>;
   } catch (error) {
-    const detail = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0] ?? ''}` : String(error);
-    throw new CliError(`cannot load module '${module}': ${detail}`, { cause: error });
+    const where = error instanceof SyntaxError && url.protocol === 'file:' ? syntaxErrorLocation(fileURLToPath(url)) : undefined;
+    throw new CliError(`cannot load module '${module}': ${oneLine(error, where)}`, { cause: error });
   }
   const found = findExport(namespace, exportName);
   if (found.fn === undefined) {
@@ -40,5 +69,8 @@ export async function loadTask(module: string, exportName: string, json: boolean
   }
   const mapper = new URL(RECORD_MAPPER);
   mapper.search = new URLSearchParams({ module: url.href, export: exportName, json: json ? '1' : '0' }).toString();
-  return task<readonly [unknown], string | undefined>(mapper, 'mapRecord');
+  return {
+    task: task<readonly [unknown], string | undefined>(mapper, 'mapRecord'),
+    label: url.protocol === 'file:' ? taskLabel({ module: url.href, name: exportName }) : `${exportName} (${url.href})`,
+  };
 }

@@ -6,9 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { HELP, parseCommand, UsageError } from './args.js';
 import { CliError } from './cli-error.js';
-import { EXIT_INTERRUPTED, runMap, type Interrupt } from './map-command.js';
-
-const EXIT_USAGE = 2;
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { runMap, type Interrupt } from './map-command.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -37,11 +36,11 @@ async function main(argv: readonly string[]): Promise<number> {
     const command = parseCommand(argv);
     if (command.kind === 'help') {
       process.stdout.write(HELP);
-      return 0;
+      return EXIT_OK;
     }
     if (command.kind === 'version') {
       process.stdout.write(`${version()}\n`);
-      return 0;
+      return EXIT_OK;
     }
     verbose = command.args.verbose;
     const interrupt: Interrupt = { onInterrupt: undefined };
@@ -69,7 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     process.stderr.write(`ordered-pool: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
     if (verbose) showStack(error);
-    return 1;
+    return EXIT_FAILURE;
   }
 }
 

@@ -6,12 +6,27 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { CliError } from './cli-error.js';
 
 const CHUNK = 64 * 1024;
 /** Short enough to look immediate; long enough that a fast stream fills whole chunks. */
 const FLUSH_MS = 25;
+
+/** Why a file could not be opened for writing, in words rather than an errno code. */
+function openFailure(path: string, error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  switch (code) {
+    case 'ENOENT': return `its folder '${dirname(path)}' does not exist`;
+    case 'ENOTDIR': return `'${dirname(path)}' is not a folder`;
+    case 'EISDIR': return 'it is a folder';
+    case 'EACCES':
+    case 'EPERM': return 'permission denied';
+    case 'EROFS': return 'the file system is read-only';
+    default: return error instanceof Error ? error.message : String(code);
+  }
+}
 
 export class LineWriter {
   readonly #stream: Writable;
@@ -38,8 +53,7 @@ export class LineWriter {
     try {
       await once(stream, 'open');
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      throw new CliError(`cannot write ${label} '${path}': ${String(code)}`, { cause: error });
+      throw new CliError(`cannot write ${label} '${path}': ${openFailure(path, error)}`, { cause: error });
     }
     return new LineWriter(stream, `'${path}'`);
   }
@@ -75,10 +89,13 @@ export class LineWriter {
     }
   }
 
-  /** Flushes and, for a file, closes it; stdout is left open for the process to end. */
+  /**
+   * Flushes and, for a file, closes it. stdout and stderr are left open for the process to end:
+   * the summary and any failure still go to stderr after the errors written there.
+   */
   async end(): Promise<void> {
     this.flush();
-    if (this.#stream !== process.stdout && !this.closed) {
+    if (this.#stream !== process.stdout && this.#stream !== process.stderr && !this.closed) {
       this.#stream.end();
       await once(this.#stream, 'finish').catch(() => undefined);
     } else if (!this.closed) {

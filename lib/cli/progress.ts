@@ -1,21 +1,20 @@
 /**
  * The progress line on stderr (only when it is a terminal, or when asked) and the one-line
  * summary at the end. Rendering is driven by a timer, not by records, so a million records cost
- * a counter increment each.
+ * a counter increment each. The bar and the ETA follow the input offset of the last finished
+ * record: bytes read run ahead of the work by the window and the read buffers (a small file is
+ * read whole before its first record is done).
  */
 import { performance } from 'node:perf_hooks';
 
 const REDRAW_MS = 150;
 const BAR = 24;
 
-export interface ProgressSource {
-  bytesRead(): number;
-  readonly totalBytes: number | undefined;
-}
-
 export interface Counts {
-  /** Records read and consumed in order (written, filtered out, or failed). */
+  /** Records finished and consumed in order (written, filtered out, or failed). */
   records: number;
+  /** Input offset (bytes) at the end of the last finished record. */
+  offset: number;
   /** Records whose result was written. */
   written: number;
   errors: number;
@@ -30,15 +29,16 @@ function formatSeconds(s: number): string {
 }
 
 export class Progress {
-  readonly counts: Counts = { records: 0, written: 0, errors: 0 };
+  readonly counts: Counts = { records: 0, offset: 0, written: 0, errors: 0 };
   readonly started = performance.now();
   readonly #stream: NodeJS.WriteStream;
-  readonly #source: ProgressSource;
+  readonly #totalBytes: number | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(stream: NodeJS.WriteStream, source: ProgressSource, enabled: boolean) {
+  /** `totalBytes`: the inputs' size, when known (regular files); without it there is no bar. */
+  constructor(stream: NodeJS.WriteStream, totalBytes: number | undefined, enabled: boolean) {
     this.#stream = stream;
-    this.#source = source;
+    this.#totalBytes = totalBytes;
     if (enabled) {
       this.#timer = setInterval(() => { this.#render(); }, REDRAW_MS);
       this.#timer.unref();
@@ -54,9 +54,9 @@ export class Progress {
     const { records, errors } = this.counts;
     const rate = seconds > 0 ? records / seconds : 0;
     let line = `${number.format(records)} records  ${number.format(Math.round(rate))}/s`;
-    const total = this.#source.totalBytes;
+    const total = this.#totalBytes;
     if (total !== undefined && total > 0) {
-      const fraction = Math.min(1, this.#source.bytesRead() / total);
+      const fraction = Math.min(1, this.counts.offset / total);
       const filled = Math.round(fraction * BAR);
       const eta = fraction > 0 ? (seconds * (1 - fraction)) / fraction : Infinity;
       line = `[${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${line}  ETA ${formatSeconds(eta)}`;

@@ -10,6 +10,7 @@ import { resultLine } from '../wire/result-line.js';
 import { TaskLoadError } from '../core/errors.js';
 import { loadTask } from '../wire/load-task.js';
 import { isThenable } from '../core/util.js';
+import { decodingError } from '../wire/undecodable-record.js';
 
 const params = new URL(import.meta.url).searchParams;
 const json = params.get('json') === '1';
@@ -18,6 +19,8 @@ if (loaded instanceof TaskLoadError) throw loaded;
 const fn = loaded;
 
 export function mapRecord(record: unknown): string | undefined | Promise<string | undefined> {
+  const undecodable = decodingError(record);
+  if (undecodable !== undefined) throw undecodable;
   const result = fn(json ? JSON.parse(record as string) : record);
   return isThenable(result) ? Promise.resolve(result).then(resultLine) : resultLine(result);
 }

@@ -26,7 +26,7 @@ function csv(rows: number, bad: ReadonlyMap<number, string>, pad = ''): string {
 }
 const rowsOut = (from: number, to: number, pad = ''): string[] => range(to).slice(from).map((i) => `n${pad}${i} is ${i}`);
 
-test('CSV, --errors fail: a malformed row thousands of lines in keeps every row before it and names file:line', async (t) => {
+test.serial('CSV, --errors fail: a malformed row thousands of lines in keeps every row before it and names file:line', async (t) => {
   t.timeout(30_000);
   const input = file('bad-5000.csv', csv(5500, new Map([[5000, 'bad,row,extra']])));
   const result = await run(['map', FIXTURES, '-e', 'csvRow', '-f', 'csv', input]);
@@ -36,11 +36,11 @@ test('CSV, --errors fail: a malformed row thousands of lines in keeps every row 
   t.regex(result.stderr, new RegExp(`record at ${input}:5002 failed: CsvError: Invalid Record Length`));
 });
 
-test('CSV, --errors skip|record: each malformed row is a record error at its line and the run goes on', async (t) => {
+test.serial('CSV, --errors skip|record: each malformed row is a record error at its line and the run goes on', async (t) => {
   t.timeout(40_000);
   // Rows long enough to span several read chunks before the first bad row.
   const pad = 'x'.repeat(24);
-  const bad = new Map([[15_000, 'bad,row,extra'], [15_001, 'a,"b"c'], [19_000, 'only-one-field']]);
+  const bad = new Map([[15_000, 'bad,row,extra'], [15_001, 'a,b"c'], [19_000, 'only-one-field']]);
   const input = file('bad-rows.csv', csv(20_000, bad, pad));
   const expected = rowsOut(0, 20_000, pad);
   const skipped = await run(['map', FIXTURES, '-e', 'csvRow', '-f', 'csv', '--errors', 'skip', input]);
@@ -49,15 +49,28 @@ test('CSV, --errors skip|record: each malformed row is a record error at its lin
 
   const recorded = await run(['map', FIXTURES, '-e', 'csvRow', '-f', 'csv', '--errors', 'record', input]);
   t.deepEqual(lines(recorded.stdout), expected);
-  // Lines: 1 header, rows 0..14999 on 2..15001, bad row 15002, row 15000 on 15003, bad 15004, ...
+  // Lines: 1 header, rows 0..14999 on 2..15001, bad 15002, row 15000 on 15003, bad 15004, then row i on i + 4.
   t.deepEqual(reported(recorded.stderr).map((r) => [r.file, r.line, r.error.name, r.error.code]), [
     [input, 15_002, 'CsvError', 'CSV_RECORD_INCONSISTENT_COLUMNS'],
-    [input, 15_004, 'CsvError', 'CSV_INVALID_CLOSING_QUOTE'],
-    [input, 19_005, 'CsvError', 'CSV_RECORD_INCONSISTENT_COLUMNS'],
+    [input, 15_004, 'CsvError', 'INVALID_OPENING_QUOTE'],
+    [input, 19_004, 'CsvError', 'CSV_RECORD_INCONSISTENT_COLUMNS'],
   ]);
+  t.is(recorded.code, 123);
 });
 
-test('a result with no line to write (a Symbol, a function) is a record error, not a silent filter', async (t) => {
+test.serial('CSV: a stray quote that makes the parser read the following lines as one row says which lines it took', async (t) => {
+  t.timeout(20_000);
+  const result = await run(['map', FIXTURES, '-e', 'csvRow', '-f', 'csv', '--errors', 'record'], 'name,age\nAda,36\n"Bob"x,41\nCy,50\n');
+  t.is(result.code, 123, result.stderr);
+  t.is(result.stdout, 'Ada is 36\n');
+  const [fault, ...more] = reported(result.stderr);
+  t.deepEqual(more, []);
+  t.is(fault?.line, 3);
+  t.is(fault?.error.code, 'CSV_INVALID_CLOSING_QUOTE');
+  t.regex(fault?.error.message ?? '', /\(lines 3-\d were read as this one row\)$/);
+});
+
+test.serial('a result with no line to write (a Symbol, a function) is a record error, not a silent filter', async (t) => {
   t.timeout(20_000);
   const recorded = await run(['map', FIXTURES, '-e', 'unwritable', '--errors', 'record'], 'a\nsym\nfn\nb\n');
   t.is(recorded.stdout, 'a\nb\n');
@@ -71,7 +84,7 @@ test('a result with no line to write (a Symbol, a function) is a record error, n
   t.regex(failed.stderr, /record at line 2 failed: TypeError: .*symbol/);
 });
 
-test('exit codes: 0 when no record failed, 123 when the run finished with failed records', async (t) => {
+test.serial('exit codes: 0 when no record failed, 123 when the run finished with failed records', async (t) => {
   t.timeout(30_000);
   const ok = await run(['map', FIXTURES, '-e', 'picky', '--errors', 'skip'], 'a\nskip\nb\n');
   t.is(ok.code, 0, ok.stderr);
@@ -82,7 +95,7 @@ test('exit codes: 0 when no record failed, 123 when the run finished with failed
   }
 });
 
-test('a module that loads on the main thread but not in the worker threads stops the run at once with a set-up error', async (t) => {
+test.serial('a module that loads on the main thread but not in the worker threads stops the run at once with a set-up error', async (t) => {
   t.timeout(30_000);
   const input = file('many.txt', range(20_000).join('\n'));
   for (const mode of ['fail', 'skip', 'record']) {
@@ -95,7 +108,7 @@ test('a module that loads on the main thread but not in the worker threads stops
   }
 });
 
-test('progress counts finished records, and its percentage follows the last finished record, not the bytes read', async (t) => {
+test.serial('progress counts finished records, and its percentage follows the last finished record, not the bytes read', async (t) => {
   t.timeout(30_000);
   // 400 records of 5 bytes each: the whole file is read at once, long before the records finish.
   const input = file('progress.txt', range(400).map((i) => i.padStart(4, '0')).join('\n') + '\n');
@@ -109,7 +122,7 @@ test('progress counts finished records, and its percentage follows the last fini
   }
 });
 
-test('--threads far beyond the cores is capped, with a warning, and the run stays quick', async (t) => {
+test.serial('--threads far beyond the cores is capped, with a warning, and the run stays quick', async (t) => {
   t.timeout(40_000);
   const cap = 4 * availableParallelism();
   const input = file('threads.txt', range(2000).join('\n'));
@@ -120,7 +133,7 @@ test('--threads far beyond the cores is capped, with a warning, and the run stay
   t.regex(result.stderr, new RegExp(`2,000 records in .* on ${cap} threads`));
 });
 
-test('messages name the user\'s module and lines, never the CLI\'s own files or item numbers', async (t) => {
+test.serial('messages name the user\'s module and lines, never the CLI\'s own files or item numbers', async (t) => {
   t.timeout(30_000);
   const timedOut = await run(['map', FIXTURES, '-e', 'sleepy', '--timeout', '100', '--verbose'], 'a\n');
   t.is(timedOut.code, 1);
@@ -135,7 +148,7 @@ test('messages name the user\'s module and lines, never the CLI\'s own files or 
   }
 });
 
-test('an output file or errors file in a missing folder: the message names the path and says what is missing', async (t) => {
+test.serial('an output file or errors file in a missing folder: the message names the path and says what is missing', async (t) => {
   t.timeout(20_000);
   const missing = join(dir, 'no-such-folder', 'out.txt');
   const output = await run(['map', FIXTURES, '-e', 'upper', '-o', missing], 'a\n');
@@ -146,7 +159,7 @@ test('an output file or errors file in a missing folder: the message names the p
   t.regex(errorsFile.stderr, /cannot write errors file '.*out\.txt': its folder '.*no-such-folder' does not exist/);
 });
 
-test('a syntax error in the module names its file and line', async (t) => {
+test.serial('a syntax error in the module names its file and line', async (t) => {
   t.timeout(20_000);
   const module = file('broken.mjs', 'export default function (x) {\n  return x +;\n}\n');
   const result = await run(['map', module], 'a\n');
@@ -154,7 +167,7 @@ test('a syntax error in the module names its file and line', async (t) => {
   t.regex(result.stderr, new RegExp(`^ordered-pool: cannot load module '${module}': SyntaxError at ${module}:2: Unexpected token ';'$`, 'm'));
 });
 
-test('a bare package name resolves as a package from the working directory', async (t) => {
+test.serial('a bare package name resolves as a package from the working directory', async (t) => {
   t.timeout(20_000);
   const project = join(dir, 'project');
   const pkg = join(project, 'node_modules', 'shout-mapper');

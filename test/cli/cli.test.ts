@@ -72,7 +72,7 @@ test('--errors fail: a line of NDJSON that is not JSON stops the run after the r
 test('--timeout fails the records that run too long', async (t) => {
   t.timeout(20_000);
   const result = await run(['map', FIXTURES, '-e', 'sleepy', '--timeout', '100', '--errors', 'record'], 'a\nb\n');
-  t.is(result.code, 0, result.stderr);
+  t.is(result.code, 123, result.stderr);
   t.is(result.stdout, '');
   const reported = lines(result.stderr).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { line: number; error: { name: string; code: string } });
   t.deepEqual(reported.map((r) => [r.line, r.error.name, r.error.code]), [[1, 'TimeoutError', 'ERR_TIMEOUT'], [2, 'TimeoutError', 'ERR_TIMEOUT']]);
@@ -81,7 +81,7 @@ test('--timeout fails the records that run too long', async (t) => {
 test('--errors skip: goes on, counts failures, and undefined results write nothing', async (t) => {
   t.timeout(20_000);
   const result = await run(['map', FIXTURES, '-e', 'picky', '--errors', 'skip'], PICKY);
-  t.is(result.code, 0, result.stderr);
+  t.is(result.code, 123, result.stderr);
   t.is(result.stdout, 'ok a\nok b\nok c\nok d\n');
   t.regex(result.stderr, /7 records in .*, 4 written, 2 errors/);
 });
@@ -89,7 +89,7 @@ test('--errors skip: goes on, counts failures, and undefined results write nothi
 test('--errors record: one JSON line per failure, in input order, to stderr or --errors-file', async (t) => {
   t.timeout(20_000);
   const onStderr = await run(['map', FIXTURES, '-e', 'picky', '--errors', 'record'], PICKY);
-  t.is(onStderr.code, 0, onStderr.stderr);
+  t.is(onStderr.code, 123, onStderr.stderr);
   t.is(onStderr.stdout, 'ok a\nok b\nok c\nok d\n');
   const reported = lines(onStderr.stderr).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as unknown);
   t.deepEqual(reported, [
@@ -101,7 +101,7 @@ test('--errors record: one JSON line per failure, in input order, to stderr or -
   const input = file('orders.ndjson', '{"id":1,"price":1,"qty":1}\n{"id":2,\n{"id":3,"qty":1}\n{"id":4,"price":2,"qty":2}\n');
   const errorsFile = join(dir, 'errors.ndjson');
   const toFile = await run(['map', FIXTURES, '-e', 'total', '-f', 'ndjson', '--errors', 'record', '--errors-file', errorsFile, input]);
-  t.is(toFile.code, 0, toFile.stderr);
+  t.is(toFile.code, 123, toFile.stderr);
   t.deepEqual(lines(toFile.stdout), ['{"id":1,"total":1}', '{"id":4,"total":4}']);
   const errors = lines(readFileSync(errorsFile, 'utf8')).map((line) => JSON.parse(line) as { line: number; file: string; error: { name: string } });
   t.deepEqual(errors.map((e) => [e.line, e.file, e.error.name]), [[2, input, 'SyntaxError'], [3, input, 'TypeError']]);
