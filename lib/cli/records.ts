@@ -145,10 +145,12 @@ async function* csvRows(stream: Readable, source: string, base: number, hooks: R
     },
     on_skip: (error) => {
       if (error === undefined) return;
-      // Without the header every later row would be keyed wrongly: that is the input's end.
-      if (parser.options.columns === true) throw error;
-      const row = (parser as unknown as { state?: { record?: unknown } }).state?.record;
       const line = field(error, 'lines') ?? 0;
+      // Without the header every later row would be keyed wrongly: that is the input's end.
+      if (parser.options.columns === true) {
+        throw new CliError(`cannot parse the CSV header at ${formatLocation({ source, line })}: ${error.message}`, { cause: error });
+      }
+      const row = (parser as unknown as { state?: { record?: unknown } }).state?.record;
       // One row may break several rules (a stray quote, then a wrong field count): one fault.
       if (bad !== undefined && row !== undefined && row === bad.row) {
         bad.last = Math.max(bad.last, line);

@@ -68,6 +68,11 @@ test.serial('CSV: a stray quote that makes the parser read the following lines a
   t.is(fault?.line, 3);
   t.is(fault?.error.code, 'CSV_INVALID_CLOSING_QUOTE');
   t.regex(fault?.error.message ?? '', /\(lines 3-\d were read as this one row\)$/);
+
+  // Without a header no row can be keyed: a broken one stops the run, naming its line.
+  const header = await run(['map', FIXTURES, '-e', 'csvRow', '-f', 'csv', '--errors', 'record'], 'name,"age"x\nAda,36\n');
+  t.is(header.code, 1);
+  t.regex(header.stderr, /^ordered-pool: cannot parse the CSV header at line 1: Invalid Closing Quote/m);
 });
 
 test.serial('a result with no line to write (a Symbol, a function) is a record error, not a silent filter', async (t) => {
