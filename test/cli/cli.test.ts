@@ -13,7 +13,7 @@ const temp = tempDir();
 const { dir, file } = temp;
 test.after.always(() => { temp.remove(); });
 
-test('keeps input order when records finish out of order', async (t) => {
+test.serial('keeps input order when records finish out of order', async (t) => {
   t.timeout(30_000);
   // Durations shuffled so that later records often finish first.
   const input = range(300).map((i) => `${i},${(Number(i) * 7919) % 23}`).join('\n');
@@ -23,14 +23,14 @@ test('keeps input order when records finish out of order', async (t) => {
   t.regex(result.stderr, /300 records in .* on 2 threads, 300 written, 0 errors/);
 });
 
-test('pipes stdin to stdout', async (t) => {
+test.serial('pipes stdin to stdout', async (t) => {
   t.timeout(20_000);
   const result = await run(['map', FIXTURES, '-e', 'upper'], 'alpha\nbeta\r\ngamma');
   t.is(result.code, 0, result.stderr);
   t.is(result.stdout, 'ALPHA\nBETA\nGAMMA\n');
 });
 
-test('reads NDJSON and writes objects as JSON lines', async (t) => {
+test.serial('reads NDJSON and writes objects as JSON lines', async (t) => {
   t.timeout(20_000);
   const input = '{"id":1,"price":2.5,"qty":2}\n\n{"id":2,"price":10,"qty":3}\n';
   const result = await run(['map', FIXTURES, '-e', 'total', '--format', 'ndjson', '-'], input);
@@ -38,7 +38,7 @@ test('reads NDJSON and writes objects as JSON lines', async (t) => {
   t.deepEqual(lines(result.stdout).map((line) => JSON.parse(line) as unknown), [{ id: 1, total: 5 }, { id: 2, total: 30 }]);
 });
 
-test('reads CSV rows keyed by the header, across several files in order', async (t) => {
+test.serial('reads CSV rows keyed by the header, across several files in order', async (t) => {
   t.timeout(20_000);
   const a = file('a.csv', 'name,age\nAda,36\n"Lovelace, A",37\n');
   const b = file('b.csv', 'age,name\n41,Grace\n');
@@ -49,7 +49,7 @@ test('reads CSV rows keyed by the header, across several files in order', async 
 
 const PICKY = 'a\nb\nbad1\nskip\nc\nbad2\nd\n';
 
-test('--errors fail (default): stops at the first failure, keeps what came before, names the line', async (t) => {
+test.serial('--errors fail (default): stops at the first failure, keeps what came before, names the line', async (t) => {
   t.timeout(20_000);
   const input = file('picky.txt', PICKY);
   const result = await run(['map', FIXTURES, '-e', 'picky', '--batch', '1', input]);
@@ -61,7 +61,7 @@ test('--errors fail (default): stops at the first failure, keeps what came befor
   t.true(verbose.stderr.includes('    at '), 'a stack trace with --verbose');
 });
 
-test('--errors fail: a line of NDJSON that is not JSON stops the run after the records before it', async (t) => {
+test.serial('--errors fail: a line of NDJSON that is not JSON stops the run after the records before it', async (t) => {
   t.timeout(20_000);
   const result = await run(['map', FIXTURES, '-e', 'total', '-f', 'ndjson'], '{"id":1,"price":1,"qty":1}\n{"id":2,"price":\n{"id":3,"price":1,"qty":1}\n');
   t.is(result.code, 1);
@@ -69,7 +69,7 @@ test('--errors fail: a line of NDJSON that is not JSON stops the run after the r
   t.regex(result.stderr, /record at line 2 failed: SyntaxError/);
 });
 
-test('--timeout fails the records that run too long', async (t) => {
+test.serial('--timeout fails the records that run too long', async (t) => {
   t.timeout(20_000);
   const result = await run(['map', FIXTURES, '-e', 'sleepy', '--timeout', '100', '--errors', 'record'], 'a\nb\n');
   t.is(result.code, 123, result.stderr);
@@ -78,7 +78,7 @@ test('--timeout fails the records that run too long', async (t) => {
   t.deepEqual(reported.map((r) => [r.line, r.error.name, r.error.code]), [[1, 'TimeoutError', 'ERR_TIMEOUT'], [2, 'TimeoutError', 'ERR_TIMEOUT']]);
 });
 
-test('--errors skip: goes on, counts failures, and undefined results write nothing', async (t) => {
+test.serial('--errors skip: goes on, counts failures, and undefined results write nothing', async (t) => {
   t.timeout(20_000);
   const result = await run(['map', FIXTURES, '-e', 'picky', '--errors', 'skip'], PICKY);
   t.is(result.code, 123, result.stderr);
@@ -86,7 +86,7 @@ test('--errors skip: goes on, counts failures, and undefined results write nothi
   t.regex(result.stderr, /7 records in .*, 4 written, 2 errors/);
 });
 
-test('--errors record: one JSON line per failure, in input order, to stderr or --errors-file', async (t) => {
+test.serial('--errors record: one JSON line per failure, in input order, to stderr or --errors-file', async (t) => {
   t.timeout(20_000);
   const onStderr = await run(['map', FIXTURES, '-e', 'picky', '--errors', 'record'], PICKY);
   t.is(onStderr.code, 123, onStderr.stderr);
@@ -107,7 +107,7 @@ test('--errors record: one JSON line per failure, in input order, to stderr or -
   t.deepEqual(errors.map((e) => [e.line, e.file, e.error.name]), [[2, input, 'SyntaxError'], [3, input, 'TypeError']]);
 });
 
-test('a missing module, a missing export, a bad flag or input: one line, non-zero exit, no stack', async (t) => {
+test.serial('a missing module, a missing export, a bad flag or input: one line, non-zero exit, no stack', async (t) => {
   t.timeout(30_000);
   const cases: [string[], number, RegExp][] = [
     [['map', join(dir, 'nope.js')], 1, /^ordered-pool: cannot find module '.*nope\.js'/],
@@ -128,7 +128,7 @@ test('a missing module, a missing export, a bad flag or input: one line, non-zer
   }
 });
 
-test('--help and --version', async (t) => {
+test.serial('--help and --version', async (t) => {
   t.timeout(20_000);
   const help = await run(['--help']);
   t.is(help.code, 0);
@@ -140,7 +140,7 @@ test('--help and --version', async (t) => {
   t.is(version.stdout, `${pkg.version}\n`);
 });
 
-test('Ctrl-C writes the results already in order, cancels the rest and exits 130', async (t) => {
+test.serial('Ctrl-C writes the results already in order, cancels the rest and exits 130', async (t) => {
   t.timeout(30_000);
   const input = file('slow.txt', range(5000).join('\n'));
   const child = start(['map', FIXTURES, '-e', 'slow', '--threads', '2', '--window', '64', input]);
@@ -160,7 +160,7 @@ test('Ctrl-C writes the results already in order, cancels the rest and exits 130
   t.regex(result.stderr, /interrupted/);
 });
 
-test('a second Ctrl-C exits at once, even with output stuck', async (t) => {
+test.serial('a second Ctrl-C exits at once, even with output stuck', async (t) => {
   t.timeout(30_000);
   // Each result is 1 MB: far more than a pipe holds, so once we stop reading, the child's write of
   // the first one cannot complete and the graceful stop (which flushes what is in order) cannot end.
@@ -178,7 +178,7 @@ test('a second Ctrl-C exits at once, even with output stuck', async (t) => {
   t.is(code, 130);
 });
 
-test('a big input streams through in bounded memory', async (t) => {
+test.serial('a big input streams through in bounded memory', async (t) => {
   t.timeout(60_000);
   const megabytes = 768;
   const chunk = `${'x'.repeat(8191)}\n`.repeat(128); // 1 MB, 128 records
