@@ -9,7 +9,7 @@ import { runCall } from '../window/run-call.js';
 import { AbortError, QueueClosedError, TimeoutError, WorkerExitError } from '../core/errors.js';
 import { assertTask, taskLabel, type Task } from '../core/task.js';
 import { STRAY_ERROR, type BatchRequest, type BatchResponse, type RunnerData, type StrayErrorMessage } from '../wire/messages.js';
-import { ProgressBoard } from '../wire/progress-board.js';
+import { Fault, ProgressBoard } from '../wire/progress-board.js';
 import { ExpressLane } from './express-lane.js';
 import { decodeError } from '../wire/wire-error.js';
 import { reportError } from '../core/report-error.js';
@@ -66,6 +66,12 @@ const RUNNER = BATCH_RUNNER.href;
 const EXIT_MESSAGE = /^worker exited with code: (-?\d+)/;
 const NO_ERRORS: ReadonlyMap<number, unknown> | null = null;
 const NO_VALUES: unknown[] = [];
+/** The item to blame for a call that failed with its thread, and how many items to charge an attempt. */
+interface Blame {
+  readonly culprit: number;
+  readonly suspects: number;
+}
+const NOBODY: Blame = { culprit: -1, suspects: 0 };
 /** Ms an express lane stays open without a call. */
 const LANE_IDLE_MS = 50;
 
@@ -215,7 +221,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
         },
         (error: unknown) => {
           // Read the board before the slot goes back.
-          const failure = settled ? undefined : this.#failure(error, signal, this.#culprit(slot, running()));
+          const failure = settled ? undefined : this.#failure(error, signal, this.#blame(slot, count));
           finish();
           if (failure !== undefined && settle()) reject(failure);
         },
@@ -306,18 +312,25 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   }
 
   /**
-   * With async tasks a thread runs calls interleaved: when the queue ends a thread for one call's
-   * sake, an item of another that was running there is not to blame, and all its items go again.
+   * Who is to blame, from the board, when the call in `slot` failed with its thread. A thread
+   * death fails every call piscina gave that thread: one not yet begun, or one whose thread the
+   * queue ended for another call's sake, or that the runner saw another call end, blames nobody.
+   * Otherwise the item running is to blame; a call that had finished (its answer died with the
+   * thread) charges its items an attempt, since the cause is not known.
    */
-  #culprit(slot: number, running: number): number {
-    return running >= 0 && this.#ended.has(this.#board.threadOf(slot)) ? -1 : running;
+  #blame(slot: number, count: number): Blame {
+    const board = this.#board;
+    if (slot < 0) return { culprit: count === 1 ? 0 : -1, suspects: count };
+    if (!board.started(slot) || this.#ended.has(board.threadOf(slot)) || board.fault(slot) === Fault.Other) return NOBODY;
+    const running = board.running(slot);
+    return running >= 0 ? { culprit: running, suspects: 0 } : { culprit: -1, suspects: count };
   }
 
-  #failure(error: unknown, signal: AbortSignal | undefined, culprit: number): BatchFailure {
+  #failure(error: unknown, signal: AbortSignal | undefined, { culprit, suspects }: Blame): BatchFailure {
     if (signal?.aborted === true) return new BatchFailure(new AbortError(signal.reason), -1, false);
     const exit = EXIT_MESSAGE.exec(error instanceof Error ? error.message : '');
-    if (exit !== null) return new BatchFailure(new WorkerExitError(Number(exit[1]), { cause: error }), culprit, true);
-    if ((error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY') return new BatchFailure(error, culprit, true);
+    if (exit !== null) return new BatchFailure(new WorkerExitError(Number(exit[1]), { cause: error }), culprit, true, suspects);
+    if ((error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY') return new BatchFailure(error, culprit, true, suspects);
     if (this.#closing !== undefined) return new BatchFailure(new QueueClosedError(), -1, false);
     return new BatchFailure(error, culprit, false);
   }

@@ -42,12 +42,14 @@ export interface BatchOutcome {
 
 /**
  * A call that failed as a whole (its thread died, overran, or the queue closed). `culprit` is the
- * position of the item that was running, which gets `error`; -1 when none had started. When
- * `retryable`, the other items can be sent again: the ones before the culprit ran but their
- * results died with the thread, the ones after never started.
+ * position of the item whose code ended it, which gets `error`; -1 when no item is to blame (none
+ * had started, or the thread ended for another call's sake). When `retryable`, the other items can
+ * be sent again. Only the first `suspects` of them are charged an attempt (a failure whose cause
+ * is unknown, after they ran): an item is rejected after a few such charges, while an item that
+ * never started, or ran beside a known culprit, cannot have caused anything and goes again freely.
  */
 export class BatchFailure extends Error {
-  constructor(readonly error: unknown, readonly culprit: number, readonly retryable: boolean) {
+  constructor(readonly error: unknown, readonly culprit: number, readonly retryable: boolean, readonly suspects = 0) {
     super('The pool call failed as a whole', { cause: error });
   }
 }

@@ -9,7 +9,7 @@ import { setMaxListeners } from 'node:events';
 import type { Transferable } from 'node:worker_threads';
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { BatchFailure, type BatchCall, type BatchOutcome, type Dispatcher } from './dispatcher.js';
-import { mayResend } from './resend.js';
+import { isCharged, mayResend } from './resend.js';
 import { isPlain, prepareArgs } from '../wire/cloneable.js';
 import { AbortError, copyError, StoppedError, tagItemError } from '../core/errors.js';
 import { taskLabel, type Task } from '../core/task.js';
@@ -58,7 +58,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   readonly #discarded = new Set<Run>();
   /** Items whose buffers were moved to a thread: they are not sent again if it dies. Rare. */
   readonly #moved = new Map<number, readonly Transferable[]>();
-  /** Failed calls an item was in (a thread died under a batch-mate), for items sent again. Rare. */
+  /** Failures charged to an item sent again (its thread died of an unknown cause after it ran). Rare. */
   readonly #failures = new Map<number, number>();
   /** Some item has a producer promise or an abort listener: settling must look for them. */
   #extras = false;
@@ -533,14 +533,15 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
         close();
         continue;
       }
-      const isCulprit = index - first === failure.culprit;
-      const failures = (this.#failures.get(index) ?? 0) + 1;
-      if (!mayResend(failure, isCulprit, failures, this.#moved.has(index))) {
+      const position = index - first;
+      const charged = isCharged(failure, position);
+      const charges = (this.#failures.get(index) ?? 0) + (charged ? 1 : 0);
+      if (!mayResend(failure, position, charges, this.#moved.has(index))) {
         close();
-        this.#reject(index, run.task, isCulprit ? failure.error : copyError(failure.error));
+        this.#reject(index, run.task, position === failure.culprit ? failure.error : copyError(failure.error));
         continue;
       }
-      this.#failures.set(index, failures);
+      if (charged) this.#failures.set(index, charges);
       items.state[at] = State.Queued;
       if (open === undefined) open = { from: index, to: index + 1 };
       else open.to = index + 1;

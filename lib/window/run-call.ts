@@ -2,7 +2,7 @@ import type { Transferable } from 'node:worker_threads';
 import type { Task } from '../core/task.js';
 import { prepareArgs } from '../wire/cloneable.js';
 import { BatchFailure, type Dispatcher } from './dispatcher.js';
-import { mayResend } from './resend.js';
+import { isCharged, mayResend } from './resend.js';
 
 /**
  * Runs one call of `task` through `dispatcher` (`TaskQueue.run`, `Executor.submit`). Rejects with
@@ -12,7 +12,7 @@ export async function runCall(dispatcher: Dispatcher, task: Task, args: readonly
   const transferList: Transferable[] = [];
   const prepared = prepareArgs(task, args, transferList);
   const { timeout, signal } = task.options;
-  for (let attempt = 1; ; attempt++) {
+  for (let charges = 0; ;) {
     try {
       const outcome = await dispatcher.runBatch({
         task,
@@ -27,7 +27,8 @@ export async function runCall(dispatcher: Dispatcher, task: Task, args: readonly
       return outcome.values[0];
     } catch (error) {
       if (!(error instanceof BatchFailure)) throw error;
-      if (!mayResend(error, error.culprit === 0, attempt, transferList.length > 0)) throw error.error;
+      if (isCharged(error, 0)) charges++;
+      if (!mayResend(error, 0, charges, transferList.length > 0)) throw error.error;
     }
   }
 }

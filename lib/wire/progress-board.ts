@@ -8,13 +8,14 @@
  * thread costs the main thread more than the rest of the call together (docs/performance.md).
  */
 
-/** Int32s per slot: [state, start time in ms since the epoch, thread id]. */
-const STRIDE = 3;
+/** Int32s per slot: [state, start time in ms since the epoch, thread id, fault]. */
+const STRIDE = 4;
 const STATE = 0;
 const STARTED = 1;
 const THREAD = 2;
+const FAULT = 3;
 const SLOT_BYTES = STRIDE * Int32Array.BYTES_PER_ELEMENT;
-/** Past this many calls in flight at once, a call runs untracked (12 MB of board). */
+/** Past this many calls in flight at once, a call runs untracked (16 MB of board). */
 const MAX_SLOTS = 1 << 20;
 
 /** ES2024's growable SharedArrayBuffer, which Node 20 has but lib es2023 does not describe. */
@@ -27,6 +28,14 @@ const GrowableSharedArrayBuffer = SharedArrayBuffer as unknown as new (byteLengt
 const WAITING = 0;
 const CANCELLED = -1;
 const FINISHED = -2;
+
+/**
+ * Who ended a thread, as its runner saw it when `process.exit()` was called there: the call's own
+ * code (its running item is to blame), another call's code on the same thread, or not known (a
+ * crash without an exit call, or no call in flight whose code it was).
+ */
+export const Fault = { Unknown: 0, Own: 1, Other: 2 } as const;
+export type Fault = typeof Fault[keyof typeof Fault];
 
 /** What the runner sees of the board: its slot's memory, in `workerData`. */
 export interface BoardMemory {
@@ -59,7 +68,10 @@ export class ProgressBoard {
   acquire(): number {
     if (this.#free.length === 0) this.#grow(Math.min(this.#slots * 2, MAX_SLOTS));
     const slot = this.#free.pop() ?? -1;
-    if (slot >= 0) Atomics.store(this.memory.cells, slot * STRIDE + STATE, WAITING);
+    if (slot >= 0) {
+      Atomics.store(this.memory.cells, slot * STRIDE + STATE, WAITING);
+      Atomics.store(this.memory.cells, slot * STRIDE + FAULT, Fault.Unknown);
+    }
     return slot;
   }
 
@@ -80,6 +92,17 @@ export class ProgressBoard {
     if (slot < 0) return -1;
     const state = Atomics.load(this.memory.cells, slot * STRIDE + STATE);
     return state > 0 ? state - 1 : -1;
+  }
+
+  /** True once a thread has begun the call in `slot` (it may have finished since). */
+  started(slot: number): boolean {
+    const state = Atomics.load(this.memory.cells, slot * STRIDE + STATE);
+    return state !== WAITING && state !== CANCELLED;
+  }
+
+  /** Who ended the thread of the call in `slot`, as far as its runner could tell. */
+  fault(slot: number): Fault {
+    return Atomics.load(this.memory.cells, slot * STRIDE + FAULT) as Fault;
   }
 
   /** The thread that last began a call in `slot`. */
@@ -132,4 +155,9 @@ export function noteItem(memory: BoardMemory, slot: number, index: number, timed
 /** Marks the call finished, so that a late stop does not end a thread that has moved on. */
 export function endSlot(memory: BoardMemory, slot: number): void {
   if (slot >= 0) Atomics.store(memory.cells, slot * STRIDE + STATE, FINISHED);
+}
+
+/** Notes, as the thread ends, whether the code that ended it was the call in `slot`'s own. */
+export function noteFault(memory: BoardMemory, slot: number, own: boolean): void {
+  if (slot >= 0) Atomics.store(memory.cells, slot * STRIDE + FAULT, own ? Fault.Own : Fault.Other);
 }

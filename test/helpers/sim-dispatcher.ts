@@ -4,6 +4,7 @@
  * wraps a real TaskQueue. Both check the window's promises to a dispatcher on every call.
  */
 import { setImmediate as turn } from 'node:timers/promises';
+import pDefer, { type DeferredPromise } from 'p-defer';
 import { argumentsOf, BatchFailure, type BatchCall, type BatchOutcome, type Dispatcher } from '../../lib/window/dispatcher.js';
 import { AbortError, WorkerExitError } from '../../lib/core/errors.js';
 import { SimError, type SimItem } from '../fixtures/faults.js';
@@ -65,4 +66,58 @@ export function simDispatcher(concurrency: number): CheckedDispatcher {
 
 export function checkedDispatcher(inner: Dispatcher): CheckedDispatcher {
   return new CheckedDispatcher(inner.concurrency, (call) => inner.runBatch(call));
+}
+
+/**
+ * Like {@link simDispatcher}, with threads as piscina has them: each takes up to `perThread`
+ * calls and runs them one after the other. A crash ends the thread, which fails the call running
+ * (blaming the item) and every call queued on that thread, which never started.
+ */
+export function threadSimDispatcher(threads: number, perThread: number): CheckedDispatcher {
+  interface Queued {
+    readonly call: BatchCall;
+    readonly deferred: DeferredPromise<BatchOutcome>;
+  }
+  interface SimThread {
+    readonly calls: Queued[];
+    busy: boolean;
+  }
+  const waiting: Queued[] = [];
+  const pool: SimThread[] = Array.from({ length: threads }, () => ({ calls: [], busy: false }));
+  const assign = (): void => {
+    while (waiting.length > 0) {
+      const thread = pool.reduce((a, b) => (b.calls.length < a.calls.length ? b : a));
+      if (thread.calls.length >= perThread) return;
+      thread.calls.push(waiting.shift()!);
+      if (!thread.busy) void work(thread);
+    }
+  };
+  const work = async (thread: SimThread): Promise<void> => {
+    thread.busy = true;
+    while (thread.calls.length > 0) {
+      const { call, deferred } = thread.calls[0]!;
+      try {
+        const outcome = await simulateBatch(call);
+        thread.calls.shift();
+        deferred.resolve(outcome);
+      } catch (error) {
+        if (error instanceof BatchFailure && error.error instanceof WorkerExitError) {
+          const behind = thread.calls.splice(0).slice(1);
+          deferred.reject(error);
+          for (const queued of behind) queued.deferred.reject(new BatchFailure(new WorkerExitError(7), -1, true));
+        } else {
+          thread.calls.shift();
+          deferred.reject(error);
+        }
+      }
+      assign();
+    }
+    thread.busy = false;
+  };
+  return new CheckedDispatcher(threads * perThread, (call) => {
+    const deferred = pDefer<BatchOutcome>();
+    waiting.push({ call, deferred });
+    assign();
+    return deferred.promise;
+  });
 }

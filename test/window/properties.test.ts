@@ -21,8 +21,6 @@ import { assertNoLeaks, collect, tasks, within } from '../helpers/index.js';
 import { checkedDispatcher, simDispatcher, type CheckedDispatcher } from '../helpers/sim-dispatcher.js';
 
 const simulate = task<[SimItem], number>(new URL('../fixtures/faults.js', import.meta.url), 'simulate');
-/** lib/ordered-window.ts MAX_ATTEMPTS: an item resent this often after batch-mates killed its thread fails with their error. */
-const MAX_ATTEMPTS = 3;
 
 interface Scenario {
   readonly items: readonly SimItem[];
@@ -79,15 +77,12 @@ async function turns(n: number): Promise<void> {
 }
 
 /** Checks item `index`'s outcome against its spec; returns what is wrong, or undefined. */
-function ownOutcome(s: Scenario, d: CheckedDispatcher, index: number, status: 'fulfilled' | 'rejected', got: unknown): string | undefined {
+function ownOutcome(s: Scenario, index: number, status: 'fulfilled' | 'rejected', got: unknown): string | undefined {
   const item = s.items[index];
   if (item === undefined) return `item ${index} does not exist`;
   const error = got as { name?: string; id?: number; index?: number; code?: string; exitCode?: number } | undefined;
-  // A thread death is blamed on the item that was running; its batch-mates are resent, at most
-  // MAX_ATTEMPTS times, after which they get the death's error too.
-  if (status === 'rejected' && error?.code === 'ERR_WORKER_EXIT' && !item.crash && (d.sends.get(index) ?? 0) >= MAX_ATTEMPTS) {
-    return error.index === index ? undefined : `item ${index}: error index ${String(error.index)}`;
-  }
+  // A thread death is blamed on the item that was running alone; its batch-mates, which ran
+  // beside a known culprit or never started, are sent again as often as it takes.
   if (item.crash) {
     if (status !== 'rejected' || error?.code !== 'ERR_WORKER_EXIT' || error.exitCode !== 7 || error.index !== index) {
       return `item ${index} (crash): got ${status} ${describe(got)}`;
@@ -121,9 +116,9 @@ function check(s: Scenario, d: CheckedDispatcher, run: Run): string[] {
     let problem: string | undefined;
     if (s.errors === 'settle') {
       const r = got as Settled<unknown>;
-      problem = r.index === k ? ownOutcome(s, d, k, r.status, r.status === 'fulfilled' ? r.value : r.reason) : `position ${k} yielded index ${r.index}`;
+      problem = r.index === k ? ownOutcome(s, k, r.status, r.status === 'fulfilled' ? r.value : r.reason) : `position ${k} yielded index ${r.index}`;
     } else {
-      problem = ownOutcome(s, d, k, 'fulfilled', got);
+      problem = ownOutcome(s, k, 'fulfilled', got);
     }
     if (problem !== undefined) problems.push(`yielded: ${problem}`);
   });
@@ -135,14 +130,14 @@ function check(s: Scenario, d: CheckedDispatcher, run: Run): string[] {
   } else if (s.errors === 'settle') {
     problems.push(`settle mode threw ${describe(run.error)}`);
   } else {
-    const problem = ownOutcome(s, d, m, 'rejected', run.error);
+    const problem = ownOutcome(s, m, 'rejected', run.error);
     if (problem !== undefined) problems.push(`thrown: ${problem}`);
   }
   const endedEarly = run.error !== undefined;
   run.promises.forEach((p, i) => {
     const got: unknown = p.status === 'fulfilled' ? p.value : p.reason;
     if (p.status === 'rejected' && endedEarly && (got instanceof StoppedError || isAbort(got))) return;
-    const problem = ownOutcome(s, d, i, p.status, got);
+    const problem = ownOutcome(s, i, p.status, got);
     if (problem !== undefined) problems.push(`promise: ${problem}`);
   });
   if (d.inFlight !== 0) problems.push(`${d.inFlight} pool calls still running after the end`);
