@@ -6,7 +6,7 @@ import { runCall } from '../window/run-call.js';
 import { armDeadline } from '../core/deadline.js';
 import { AbortError, CancelledError, ExecutorShutdownError } from '../core/errors.js';
 import { Denque, noop } from '../core/util.js';
-import { pullThrough, zipSources, type Source } from '../window/sources.js';
+import { closeSource, pullThrough, zipSources, type Source } from '../window/sources.js';
 import { OrderedWindow } from '../window/ordered-window.js';
 import { assertTask, type Task } from '../core/task.js';
 import { abortSignal, optional, plainOptions, positiveInteger, positiveNumber } from '../core/validate.js';
@@ -82,7 +82,8 @@ export class Executor implements AsyncDisposable {
   #owned: { close(): Promise<void> } | undefined;
   readonly #pending = new Denque<Job>();
   readonly #jobs = new Set<Job>();
-  readonly #maps = new Set<OrderedWindow<unknown>>();
+  /** Maps not yet ended, and how to make each stop reading its input. */
+  readonly #maps = new Map<OrderedWindow<unknown>, () => void>();
   #running = 0;
   #closing: Promise<void> | undefined;
 
@@ -194,14 +195,20 @@ export class Executor implements AsyncDisposable {
     const window = new OrderedWindow<Awaited<R>>({
       dispatcher: this.queue, highWaterMark, batchSize, errors: 'fail', signal, timeout: undefined,
     });
-    this.#maps.add(window);
     const ended = (): void => {
       disarm();
       this.#maps.delete(window);
     };
     window.finished.then(ended, ended);
 
-    const results = pullThrough(zipSources(sources as Source<unknown>[]), task as Task, window, true);
+    const report = (error: unknown): void => { window.reportStray(error); };
+    const zipped = zipSources(sources as Source<unknown>[], report);
+    const results = pullThrough(zipped, task as Task, window, true);
+    this.#maps.set(window, () => {
+      if (!window.accepting) return;
+      window.endWithError(new ExecutorShutdownError('The executor was shut down before this map had read all its input'));
+      closeSource(zipped, report);
+    });
     if (timeout === undefined) return results;
     // The window ends with an AbortError caused by the deadline; the caller asked for a TimeoutError.
     const unwrap = (error: unknown): never => {
@@ -218,17 +225,22 @@ export class Executor implements AsyncDisposable {
   }
 
   /**
-   * Accepts no more `submit` or `map` calls. Calls already submitted still run and maps already
-   * started still read their input to the end, unless `cancelFutures`. With `wait` (the default)
-   * the promise resolves once all of that is done and an owned queue (`Executor.create`) has closed;
-   * without it, that happens in the background. Calling it again is safe.
-   *
-   * Do not await it inside a `for await` over one of this executor's maps without `cancelFutures`:
-   * the map cannot end while its consumer waits.
+   * Accepts no more `submit` or `map` calls. Calls already submitted still run, unless
+   * `cancelFutures`. A map reads its input only as its consumer pulls, and stops reading here:
+   * the input it has already read still runs and is yielded, then it throws
+   * `ExecutorShutdownError` (unless its input had ended). With `wait` (the default) the promise
+   * resolves once the submitted calls and the maps' running calls are done and an owned queue
+   * (`Executor.create`) has closed; it never waits for a map's consumer. Without `wait`, that
+   * happens in the background. Calling it again is safe.
+   * @example
+   * const squares = executor.map(square, [1, 2, 3]);
+   * await executor.shutdown(); // resolves: nobody has read the map yet
+   * await squares.next(); // rejects with ExecutorShutdownError: it had read no input
    */
   shutdown(options?: ShutdownOptions): Promise<void> {
     const o = plainOptions('options', options);
     if (o.cancelFutures === true) this.#cancelAll();
+    for (const stopReading of this.#maps.values()) stopReading();
     if (this.#closing === undefined) {
       this.#closing = this.#close();
       // With `wait: false` nobody may await it; a failure to close is then no unhandled rejection.
@@ -244,7 +256,7 @@ export class Executor implements AsyncDisposable {
 
   async #close(): Promise<void> {
     const jobs = [...this.#jobs].map((job) => job.deferred.promise);
-    const maps = [...this.#maps].map((window) => window.finished);
+    const maps = [...this.#maps.keys()].map((window) => window.idle());
     await Promise.allSettled([...jobs, ...maps]);
     await this.#owned?.close();
   }
@@ -252,7 +264,7 @@ export class Executor implements AsyncDisposable {
   #cancelAll(): void {
     for (const job of this.#pending.toArray()) this.#cancel(job);
     this.#pending.clear();
-    for (const window of this.#maps) {
+    for (const window of this.#maps.keys()) {
       window.cancel(new CancelledError('The map was cancelled by shutdown({ cancelFutures: true })'), true);
     }
   }

@@ -100,7 +100,10 @@ implements AsyncIterable<Yielded<T, E>>, AsyncDisposable {
     }
     if (this.#consumer !== undefined) throw new TypeError('The producer already has a consumer');
     const result = Promise.resolve().then(() => consumer(this)) as Promise<Awaited<R>>;
-    result.catch(noop);
+    // A consumer that failed will read nothing more: end the stream with its error, so that
+    // ready() and stop() settle instead of waiting for room. (One that returns may have handed
+    // the iterable on, so returning ends nothing.)
+    result.catch((error: unknown) => { this.#window.cancel(error, true); });
     this.#consumer = result;
     return result;
   }

@@ -70,8 +70,8 @@ export class CancelledError extends OrderedPoolError {
 
 /** `submit` or `map` on an {@link Executor} after `shutdown()` (Python raises `RuntimeError`). */
 export class ExecutorShutdownError extends OrderedPoolError {
-  constructor() {
-    super('ERR_EXECUTOR_SHUTDOWN', 'Cannot schedule new work after the executor was shut down');
+  constructor(message = 'Cannot schedule new work after the executor was shut down') {
+    super('ERR_EXECUTOR_SHUTDOWN', message);
   }
 }
 
@@ -94,12 +94,15 @@ export class TaskLoadError extends OrderedPoolError {
   }
 }
 
-/** A task threw something that is not an `Error` (`throw 'x'`); the thrown value is `value`. */
+/**
+ * A task (or a source of items) threw something that is not an `Error` (`throw 'x'`, even
+ * `throw undefined`); the thrown value is `value`.
+ */
 export class ThrownValueError extends OrderedPoolError {
   readonly value: unknown;
 
-  constructor(value: unknown) {
-    super('ERR_NON_ERROR_THROWN', `The task threw a non-Error value: ${describeValue(value)}`, { cause: value });
+  constructor(value: unknown, thrower = 'The task') {
+    super('ERR_NON_ERROR_THROWN', `${thrower} threw a non-Error value: ${describeValue(value)}`, { cause: value });
     this.value = value;
   }
 }

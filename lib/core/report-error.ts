@@ -5,8 +5,8 @@ import type { EventEmitter } from 'node:events';
  * `'error'` event nobody listens to throws, and here that would take the process down for an error
  * that belongs to no caller.
  */
-export function reportError(emitter: EventEmitter, error: unknown, code: string, ...extra: unknown[]): void {
-  if (emitter.listenerCount('error') > 0) emitter.emit('error', error, ...extra);
+export function reportError(emitter: EventEmitter | undefined, error: unknown, code: string, ...extra: unknown[]): void {
+  if (emitter !== undefined && emitter.listenerCount('error') > 0) emitter.emit('error', error, ...extra);
   else if (error instanceof Error) process.emitWarning(error.message, { type: error.name, code, detail: error.stack });
   else process.emitWarning(String(error), { code });
 }

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits, Transferable } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
+import pDefer from 'p-defer';
 import { BatchFailure, type BatchCall, type BatchOutcome, type Dispatcher } from '../window/dispatcher.js';
 import { runCall } from '../window/run-call.js';
 import { AbortError, QueueClosedError, TimeoutError, WorkerExitError } from '../core/errors.js';
@@ -97,6 +98,8 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   readonly #closeTimeout: number;
   readonly #lane: ExpressLane | undefined;
   #closing: Promise<void> | undefined;
+  /** Settles when `close({ force: true })` is called. */
+  readonly #forced = pDefer<boolean>();
 
   constructor(options?: TaskQueueOptions) {
     super();
@@ -338,10 +341,13 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   /**
    * Stops taking work and ends the threads. Without `force` it waits for calls already given to
    * the pool (up to `closeTimeout`); with it, queued and running calls are dropped at once.
-   * Calling it again returns the same promise.
+   * Calling it again returns the same promise; with `force` during a graceful close, that close
+   * stops waiting and ends the threads at once.
    */
   close({ force = false }: { force?: boolean } = {}): Promise<void> {
     this.#lane?.close();
+    // A forced close during a graceful one escalates it: the graceful wait gives up at once.
+    if (force) this.#forced.resolve(false);
     this.#closing ??= force ? this.#pool.destroy() : this.#drainThenClose();
     return this.#closing;
   }
@@ -358,7 +364,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     })();
     const giveUp = new AbortController();
     const deadline = sleep(Math.min(this.#closeTimeout, MAX_TIMER_MS), false, { signal: giveUp.signal, ref: false }).catch(() => false);
-    const finished = await Promise.race([drained, deadline]);
+    const finished = await Promise.race([drained, deadline, this.#forced.promise]);
     giveUp.abort();
     if (finished) await this.#pool.close();
     else await this.#pool.destroy();

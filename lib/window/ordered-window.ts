@@ -5,7 +5,8 @@
  * Bound: items sent to the dispatcher and not yet consumed (running or finished) never exceed
  * `highWaterMark`. That count is derived, not kept: items in the ring less items still queued.
  */
-import { setMaxListeners } from 'node:events';
+import { setMaxListeners, type EventEmitter } from 'node:events';
+import { reportError } from '../core/report-error.js';
 import type { Transferable } from 'node:worker_threads';
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { BatchFailure, type BatchCall, type BatchOutcome, type Dispatcher } from './dispatcher.js';
@@ -65,6 +66,8 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   readonly #waiters: DeferredPromise<IteratorResult<T>>[] = [];
   readonly #roomWaiters: DeferredPromise<undefined>[] = [];
   readonly #finished = pDefer<undefined>();
+  /** Waiting in idle(). */
+  readonly #idleWaiters: (() => void)[] = [];
   /** Collects an item's transfer list; copied only in the rare case it is not empty. */
   readonly #scratch: Transferable[] = [];
   /** Aborts every running batch at once; one signal, as one per pool call would add to every call. */
@@ -200,6 +203,23 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     return true;
   }
 
+  /**
+   * Resolves once no accepted item waits to be sent or runs: what is left waits only for the
+   * consumer (`Executor.shutdown()` waits for this, never for a consumer).
+   */
+  idle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => { this.#idleWaiters.push(resolve); });
+  }
+
+  #isIdle(): boolean {
+    return this.#pending.count === 0 && this.#batches.size === 0;
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.length > 0 && this.#isIdle()) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
   /** Resolves when there is room for another item and the window is not paused. */
   ready(): Promise<undefined> {
     if (this.#ending) {
@@ -253,6 +273,15 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     this.#dropAll(reason);
     this.#finish(throws ? reason : undefined);
     this.#deliver();
+  }
+
+  /**
+   * An error that belongs to no item (a source that failed to close): the dispatcher's `'error'`
+   * event when it has one (a TaskQueue), else a process warning.
+   */
+  reportStray(error: unknown): void {
+    const emitter = this.#dispatcher as Partial<EventEmitter>;
+    reportError(typeof emitter.emit === 'function' && typeof emitter.listenerCount === 'function' ? emitter as EventEmitter : undefined, error, 'ORDERED_POOL_SOURCE_ERROR');
   }
 
   // Iteration
@@ -370,6 +399,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     items.head = items.tail;
     this.#pending.clear();
     this.#batches.clear();
+    this.#checkIdle();
   }
 
   /**
@@ -510,6 +540,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     }
     this.#deliver();
     this.#scheduleFlush();
+    this.#checkIdle();
   }
 
   #onFailure(run: Run, thrown: unknown): void {
@@ -550,6 +581,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     this.#pending.putBack(again);
     this.#deliver();
     this.#scheduleFlush();
+    this.#checkIdle();
   }
 
   // Per-item settlement
@@ -590,6 +622,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     else if (state !== State.Running) return;
     this.#reject(index, task, new AbortError(reason));
     this.#deliver();
+    this.#checkIdle();
   }
 
   /**
@@ -614,5 +647,6 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       }
     }
     this.#rejectRoomWaiters(reason);
+    this.#checkIdle();
   }
 }

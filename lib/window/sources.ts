@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import type { Task } from '../core/task.js';
-import { DONE, isThenable } from '../core/util.js';
+import { ThrownValueError } from '../core/errors.js';
+import { DONE, isThenable, noop } from '../core/util.js';
 import type { OrderedWindow } from './ordered-window.js';
 
 type AnyIterator = MaybeAsyncIterator<unknown> | AsyncIterator<unknown>;
@@ -25,9 +26,18 @@ export function openSource<T>(source: Source<T>): Iterator<T> | AsyncIterator<T>
   throw new TypeError(`Expected \`source\` to be an iterable or async iterable, got \`${inspect(source)}\` (${typeof source})`);
 }
 
-/** Calls an iterator's `return()` (if any) without waiting for it or caring whether it fails. */
-export function closeSource(iterator: MaybeAsyncIterator<unknown> | AsyncIterator<unknown>): void {
-  void Promise.resolve(iterator.return?.()).catch(() => undefined);
+/**
+ * Calls an iterator's `return()` (if any) without waiting for it. Whether it throws at once (a
+ * generator's `finally` that throws) or rejects later, the error goes to `onError`: it happens
+ * while the stream ends, often inside an abort listener, where a throw would be uncaught.
+ */
+export function closeSource(iterator: MaybeAsyncIterator<unknown> | AsyncIterator<unknown>, onError: (error: unknown) => void = noop): void {
+  try {
+    const closed = iterator.return?.();
+    if (isThenable(closed)) Promise.resolve(closed).catch(onError);
+  } catch (error) {
+    onError(error);
+  }
 }
 
 
@@ -37,14 +47,14 @@ export function closeSource(iterator: MaybeAsyncIterator<unknown> | AsyncIterato
  * `zip` leaves suspended. `next()` returns a promise only when a source did, so a consumer that
  * awaits only real promises pays no microtask per tuple of synchronous sources.
  */
-export function zipSources(sources: readonly Source<unknown>[]): MaybeAsyncIterator<unknown[]> {
+export function zipSources(sources: readonly Source<unknown>[], onCloseError?: (error: unknown) => void): MaybeAsyncIterator<unknown[]> {
   const iterators = sources.map((source) => openSource(source));
   let done = false;
   /** Closes every source but `except`: one that ended or threw is not closed again. */
   const close = (except?: AnyIterator): IteratorReturnResult<undefined> => {
     done = true;
     for (const iterator of iterators) {
-      if (iterator !== except) closeSource(iterator);
+      if (iterator !== except) closeSource(iterator, onCloseError);
     }
     return DONE;
   };
@@ -118,7 +128,9 @@ export function pullThrough<T>(
       }
     } catch (error) {
       exhausted = true;
-      window.endWithError(error);
+      // Wrapped like a task's non-Error: a source that throws `undefined` would otherwise end the
+      // stream as if it were complete.
+      window.endWithError(error instanceof Error ? error : new ThrownValueError(error, 'The source of items'));
     } finally {
       pulling = false;
     }
@@ -131,7 +143,8 @@ export function pullThrough<T>(
     if (exhausted) return;
     exhausted = true;
     // p-map forgets this: a generator left suspended keeps its resources (files, sockets) open.
-    closeSource(iterator);
+    // Its failure to close is not the consumer's: it has seen the stream's own end or error.
+    closeSource(iterator, (error: unknown) => { window.reportStray(error); });
   };
 
   return {

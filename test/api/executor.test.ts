@@ -180,13 +180,13 @@ test.serial('shutdown() refuses new work, waits for submitted calls and maps, an
   const { executor, blocker, open } = blockedExecutor();
   const queued = executor.submit(tasks.square, 4);
   const results = executor.map(tasks.square, [5, 6]);
+  // A map whose input was read before shutdown still runs to its end.
+  const mapped = collect(results);
   let shutDown = false;
   const shutdown = executor.shutdown().then(() => { shutDown = true; });
   t.true(executor.isShutdown);
   await t.throwsAsync(executor.submit(tasks.square, 1), { instanceOf: ExecutorShutdownError, code: 'ERR_EXECUTOR_SHUTDOWN' });
   t.throws(() => executor.map(tasks.square, [1]), { instanceOf: ExecutorShutdownError });
-  // A map started before shutdown still runs to its end.
-  const mapped = collect(results);
   await Promise.resolve();
   t.false(shutDown, 'shutdown waits for the running call');
   open();
