@@ -92,7 +92,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   /** Pool calls not yet answered, so that close() waits for them itself (see close()). */
   readonly #inFlight = new Set<Promise<unknown>>();
   /** Per signal seen in a call: what to do for each of its calls in flight when it aborts. */
-  readonly #stoppers = new WeakMap<AbortSignal, Set<() => void>>();
+  readonly #stoppers = new WeakMap<AbortSignal, SignalWatch>();
   /** Threads the queue ended itself (a stopped call), until piscina has failed their calls (see 'workerDestroy'). */
   readonly #ended = new Set<number>();
   readonly #closeTimeout: number;
@@ -284,21 +284,24 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
 
   /**
    * One listener per signal, not per call: a window sends all its calls with one signal, and an
-   * abort listener costs microseconds to add and remove.
+   * abort listener costs microseconds to add and remove. It goes once the signal's last call has
+   * settled: left there, it kept the first call's closure, and so its results, reachable for as
+   * long as the caller's signal lived.
    */
   #watch(signal: AbortSignal, onAbort: () => void): () => void {
-    let stoppers = this.#stoppers.get(signal);
-    if (stoppers === undefined) {
-      const set = new Set<() => void>();
-      stoppers = set;
-      this.#stoppers.set(signal, set);
-      signal.addEventListener('abort', () => {
-        for (const stop of [...set]) stop();
-      }, { once: true });
+    let watch = this.#stoppers.get(signal);
+    if (watch === undefined) {
+      watch = watchSignal(signal);
+      this.#stoppers.set(signal, watch);
     }
-    const own = stoppers;
-    own.add(onAbort);
-    return () => { own.delete(onAbort); };
+    const own = watch;
+    own.stops.add(onAbort);
+    return () => {
+      own.stops.delete(onAbort);
+      if (own.stops.size > 0 || this.#stoppers.get(signal) !== own) return;
+      signal.removeEventListener('abort', own.listener);
+      this.#stoppers.delete(signal);
+    };
   }
 
   /**
@@ -373,6 +376,25 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** A signal's abort listener and what it stops: its calls in flight. */
+interface SignalWatch {
+  readonly stops: Set<() => void>;
+  readonly listener: () => void;
+}
+
+/**
+ * Made outside any call's scope, so that the listener's closure holds the set and nothing else
+ * (a closure made in #watch would share a context with the first call's `onAbort`).
+ */
+function watchSignal(signal: AbortSignal): SignalWatch {
+  const stops = new Set<() => void>();
+  const listener = (): void => {
+    for (const stop of [...stops]) stop();
+  };
+  signal.addEventListener('abort', listener, { once: true });
+  return { stops, listener };
 }
 
 function decodeResponse(response: BatchResponse): BatchOutcome {
