@@ -10,7 +10,7 @@ import { TaskLoadError } from '../core/errors.js';
 import { loadTask, type TaskFunction } from '../wire/load-task.js';
 import { isThenable } from '../core/util.js';
 import { encodeError, type WireError } from '../wire/wire-error.js';
-import { beginSlot, endSlot, noteFault, noteItem } from '../wire/progress-board.js';
+import { beginSlot, endSlot, loadSlot, noteFault, noteItem } from '../wire/progress-board.js';
 import {
   STRAY_ERROR, type BatchRequest, type BatchResponse, type LaneAnswer, type LaneRequest, type RunnerData, type StrayErrorMessage,
 } from '../wire/messages.js';
@@ -124,9 +124,6 @@ function awaitNextCall(lane: MessagePort): void {
 
 async function runBatch(request: BatchRequest): Promise<Answer> {
   const { slot } = request;
-  // Begun before the module loads: a thread that dies loading it blames the first item, where a
-  // call not yet begun would be sent again and again.
-  if (!beginSlot(board, slot, threadId, request.timed)) return SKIPPED;
   if (slot < 0) return loadAndRun(request);
   if (active.size === 0) alone = slot;
   active.add(slot);
@@ -141,13 +138,18 @@ async function runBatch(request: BatchRequest): Promise<Answer> {
 }
 
 async function loadAndRun(request: BatchRequest): Promise<Answer> {
+  const { slot } = request;
   const key = `${request.name}\0${request.module}`;
   let handler = handlers.get(key);
   if (handler === undefined) {
+    // A thread that dies loading the module then blames this call's first item; taken for a call
+    // not yet begun, the call would be sent again and again.
+    if (!loadSlot(board, slot, threadId)) return SKIPPED;
     handler = await loadTask(request.module, request.name);
     handlers.set(key, handler);
   }
-  return runItems(handler, request.args, request.single, request.slot, request.timed);
+  if (!beginSlot(board, slot, threadId, request.timed)) return SKIPPED;
+  return runItems(handler, request.args, request.single, slot, request.timed);
 }
 
 async function runItems(

@@ -321,14 +321,14 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
    * Who is to blame, from the board, when the call in `slot` failed with its thread. A thread
    * death fails every call piscina gave that thread: one not yet begun, or one whose thread the
    * queue ended for another call's sake, or that the runner saw another call end, blames nobody.
-   * Otherwise the item running is to blame; a call that had finished (its answer died with the
-   * thread) charges its items an attempt, since the cause is not known.
+   * Otherwise the item running (the first, while the module loads) is to blame; a call that had
+   * finished (its answer died with the thread) charges its items an attempt: the cause is unknown.
    */
   #blame(slot: number, count: number): Blame {
     const board = this.#board;
     if (slot < 0) return { culprit: count === 1 ? 0 : -1, suspects: count };
     if (!board.started(slot) || this.#ended.has(board.threadOf(slot)) || board.fault(slot) === Fault.Other) return NOBODY;
-    const running = board.running(slot);
+    const running = board.loading(slot) ? 0 : board.running(slot);
     return running >= 0 ? { culprit: running, suspects: 0 } : { culprit: -1, suspects: count };
   }
 

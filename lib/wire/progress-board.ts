@@ -28,6 +28,8 @@ const GrowableSharedArrayBuffer = SharedArrayBuffer as unknown as new (byteLengt
 const WAITING = 0;
 const CANCELLED = -1;
 const FINISHED = -2;
+/** Begun, loading the task's module before its first item (load time is not run time). */
+const LOADING = -3;
 
 /**
  * Who ended a thread, as its runner saw it when `process.exit()` was called there: the call's own
@@ -105,6 +107,11 @@ export class ProgressBoard {
     return Atomics.load(this.memory.cells, slot * STRIDE + FAULT) as Fault;
   }
 
+  /** True while the call in `slot` loads its task's module, before its first item. */
+  loading(slot: number): boolean {
+    return Atomics.load(this.memory.cells, slot * STRIDE + STATE) === LOADING;
+  }
+
   /** The thread that last began a call in `slot`. */
   threadOf(slot: number): number {
     return slot < 0 ? -1 : Atomics.load(this.memory.cells, slot * STRIDE + THREAD);
@@ -123,8 +130,10 @@ export class ProgressBoard {
   stop(slot: number): StopOutcome {
     if (slot < 0) return { ran: true, threadId: undefined };
     const base = slot * STRIDE;
-    const state = Atomics.compareExchange(this.memory.cells, base + STATE, WAITING, CANCELLED);
-    if (state === WAITING || state === CANCELLED) return { ran: false };
+    let state = Atomics.compareExchange(this.memory.cells, base + STATE, WAITING, CANCELLED);
+    // Still loading its module: it runs no item if cancelled before it begins (unless it just did).
+    if (state === LOADING) state = Atomics.compareExchange(this.memory.cells, base + STATE, LOADING, CANCELLED);
+    if (state === WAITING || state === CANCELLED || state === LOADING) return { ran: false };
     if (state === FINISHED) return { ran: true, threadId: undefined };
     return { ran: true, threadId: Atomics.load(this.memory.cells, base + THREAD) };
   }
@@ -135,13 +144,25 @@ export class ProgressBoard {
  * thread runs several calls interleaved, each in its own slot.
  */
 
+/**
+ * Notes that the call in `slot` loads its task's module first: a thread that dies meanwhile is
+ * then blamed on its first item, not taken for one that never began. False if it was stopped.
+ */
+export function loadSlot(memory: BoardMemory, slot: number, threadId: number): boolean {
+  if (slot < 0) return true;
+  const base = slot * STRIDE;
+  Atomics.store(memory.cells, base + THREAD, threadId);
+  return Atomics.compareExchange(memory.cells, base + STATE, WAITING, LOADING) === WAITING;
+}
+
 /** Claims `slot` for the call about to run; false means it was stopped before it started and must not run. */
 export function beginSlot(memory: BoardMemory, slot: number, threadId: number, timed: boolean): boolean {
   if (slot < 0) return true;
   const base = slot * STRIDE;
   Atomics.store(memory.cells, base + THREAD, threadId);
   if (timed) Atomics.store(memory.cells, base + STARTED, (Date.now() - memory.epoch) | 0);
-  return Atomics.compareExchange(memory.cells, base + STATE, WAITING, 1) === WAITING;
+  const cells = memory.cells;
+  return Atomics.compareExchange(cells, base + STATE, WAITING, 1) === WAITING || Atomics.compareExchange(cells, base + STATE, LOADING, 1) === LOADING;
 }
 
 /** Notes that item `index` starts now. */
