@@ -5,7 +5,7 @@
 import { createReadStream, fstatSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { parse as parseCsv, type CsvError } from 'csv-parse';
+import type { CsvError } from 'csv-parse';
 import { undecodableRecord } from '../wire/undecodable-record.js';
 import type { Format } from './args.js';
 import { CliError } from './cli-error.js';
@@ -123,7 +123,11 @@ interface BadRow {
  * in its place, as a record whose decoding failed, so the rows before it are all kept and the
  * run goes on or stops there as `--errors` says. Only a broken header stops reading.
  */
-async function* csvRows(stream: Readable, source: string, base: number, hooks: RecordHooks): AsyncGenerator<unknown, undefined, undefined> {
+type CsvParse = typeof import('csv-parse').parse;
+
+async function* csvRows(
+  parseCsv: CsvParse, stream: Readable, source: string, base: number, hooks: RecordHooks,
+): AsyncGenerator<unknown, undefined, undefined> {
   let bad: BadRow | undefined;
   /** The rejected row as one fault. A stray quote can make the parser read many lines as that row: say so. */
   const fault = (): CsvOutput | undefined => {
@@ -190,10 +194,12 @@ export function openInputs(inputs: readonly string[], format: Format, totalBytes
   const sources = inputs.length === 0 ? ['-'] : inputs;
 
   async function* values(): AsyncGenerator<unknown, undefined, undefined> {
+    // Loaded for CSV input only, before any stream is open: lines and NDJSON never pay for it.
+    const parseCsv = format === 'csv' ? (await import('csv-parse')).parse : undefined;
     for (const source of sources) {
       const stream = source === '-' ? process.stdin : createReadStream(source, { highWaterMark: 256 * 1024 });
       try {
-        yield* format === 'csv' ? csvRows(stream, source, done, hooks) : lines(stream, source, done, format === 'ndjson', hooks);
+        yield* parseCsv !== undefined ? csvRows(parseCsv, stream, source, done, hooks) : lines(stream, source, done, format === 'ndjson', hooks);
       } catch (error) {
         if (error instanceof CliError) throw error;
         const code = (error as { code?: unknown }).code;

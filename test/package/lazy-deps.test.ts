@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 
@@ -47,10 +50,12 @@ async function loadedAfter(entry: string, script: string): Promise<string[]> {
   return JSON.parse(stdout) as string[];
 }
 
+const RECORDS = new URL('../../lib/cli/records.js', import.meta.url).href;
+
 const has = (files: readonly string[], part: string): boolean => files.some((file) => file.includes(part));
 
 for (const [kind, entry] of Object.entries(ENTRIES)) {
-  test(`importing the ${kind} entry loads neither comlink nor lru-cache; a store that keeps results loads lru-cache`, async (t) => {
+  test(`importing the ${kind} entry loads neither comlink, csv-parse nor lru-cache; a store that keeps results loads lru-cache`, async (t) => {
     t.timeout(30_000);
     const [bare, withStore] = await Promise.all([
       loadedAfter(entry, ''),
@@ -61,9 +66,29 @@ for (const [kind, entry] of Object.entries(ENTRIES)) {
     t.true(has(bare, '/node_modules/piscina/'));
     t.false(has(bare, '/node_modules/comlink/'));
     t.false(has(bare, '/node_modules/lru-cache/'));
+    t.false(has(bare, '/node_modules/csv-parse/'));
     t.true(has(withStore, '/node_modules/lru-cache/'));
     t.false(has(withStore, '/node_modules/comlink/'));
     if (kind === 'package') t.is(bare.filter((url) => url.includes('/dist/lib/')).length, 1, 'the bundle is the only module of ours');
     else t.false(has(bare, '/lib/thread-consumer.js'));
   });
 }
+
+test('the CLI loads csv-parse for CSV input only', async (t) => {
+  t.timeout(30_000);
+  const dir = await mkdtemp(join(tmpdir(), 'ordered-pool-lazy-'));
+  try {
+    const file = join(dir, 'in.csv');
+    await writeFile(file, 'a,b\n1,2\n');
+    const open = (format: string): string =>
+      `const input = lib.openInputs([${JSON.stringify(file)}], '${format}', undefined, { record() {} });
+       const first = await input.values.next(); await input.values.return(undefined);
+       if (first.done) throw new Error('no record');`;
+    const [lines, csv] = await Promise.all([loadedAfter(RECORDS, open('lines')), loadedAfter(RECORDS, open('csv'))]);
+    t.true(has(lines, '/lib/cli/records.js'));
+    t.false(has(lines, '/node_modules/csv-parse/'));
+    t.true(has(csv, '/node_modules/csv-parse/'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
