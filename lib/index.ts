@@ -8,7 +8,13 @@ export {
   Executor, type Future, type FutureState, type MapOptions, type ShutdownOptions, type SourcesOf,
 } from './api/executor.js';
 export type { OrderedOptions } from './api/options.js';
-export type { Settled, ErrorMode } from './window/ordered-window.js';
+export type { Settled, ErrorMode, StreamStats } from './window/ordered-window.js';
+export type { OrderedIterator } from './window/sources.js';
+export type { QueueMetrics, TimeSummary } from './window/queue-metrics.js';
+export {
+  CHANNELS, type CallMessage, type BatchSentMessage, type BatchAnsweredMessage, type BatchFailedMessage, type ItemResentMessage,
+  type ThreadMessage,
+} from './window/dispatch-events.js';
 export { argumentsOf, BatchFailure, type Dispatcher, type BatchCall, type BatchOutcome } from './window/dispatcher.js';
 export {
   OrderedPoolError, StoppedError, AbortError, TimeoutError, WorkerExitError, QueueClosedError,

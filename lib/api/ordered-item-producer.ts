@@ -1,5 +1,5 @@
 import pDefer from 'p-defer';
-import { OrderedWindow, type ErrorMode, type Settled, type WindowOptions } from '../window/ordered-window.js';
+import { OrderedWindow, type ErrorMode, type Settled, type StreamStats, type WindowOptions } from '../window/ordered-window.js';
 import { StoppedError } from '../core/errors.js';
 import { assertTask, type Task } from '../core/task.js';
 import { noop } from '../core/util.js';
@@ -71,6 +71,16 @@ implements AsyncIterable<Yielded<T, E>>, AsyncDisposable {
   /** Items running or finished and not yet consumed (never above `highWaterMark`). */
   get active(): number {
     return this.#window.active;
+  }
+
+  /**
+   * This stream's progress now (a snapshot): items accepted, queued, in flight, buffered, yielded
+   * and failed, pool calls sent, and the current batch size.
+   * @example
+   * setInterval(() => { const s = producer.stats; console.error(`${s.yielded}/${s.accepted} done, ${s.failed} failed`); }, 1000).unref();
+   */
+  get stats(): StreamStats {
+    return this.#window.stats;
   }
 
   /**

@@ -53,7 +53,8 @@ Options:
       --progress            show progress on stderr (default: when stderr is a terminal
                             and the results do not go to that terminal)
       --no-progress         never show the progress bar
-  -v, --verbose             stack traces, and peak memory in the summary
+  -v, --verbose             stack traces; run/wait times, utilization and
+                            peak memory in the summary
   -h, --help                show this help
   -V, --version             show the version
 

@@ -13,7 +13,7 @@ import { CliError } from './cli-error.js';
 import { Denque } from '../core/util.js';
 import { loadTask } from './load-task.js';
 import { LineWriter } from './output.js';
-import { Progress } from './progress.js';
+import { metricsSummary, Progress } from './progress.js';
 import { checkInputs, formatLocation, openInputs, type Location } from './records.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_RECORDS_FAILED } from './exit-codes.js';
 import { forUser, isLoadError, loadFailure, oneLine } from './user-errors.js';
@@ -160,7 +160,7 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
   await out.end();
   await errorsOut?.end();
 
-  const extra = args.verbose ? [`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`] : [];
+  const extra = args.verbose ? [metricsSummary(queue.metrics), `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`] : [];
   if (state.interrupted) extra.push('interrupted');
   // The failure first, then the summary: the last line says what was done.
   if (failure !== undefined) {

@@ -17,6 +17,7 @@ import { reportError } from '../core/report-error.js';
 import { MAX_TIMER_MS } from '../core/deadline.js';
 import { boolean, nonNegativeInteger, oneOf, optional, plainOptions, positiveInteger } from '../core/validate.js';
 import { BATCH_RUNNER } from '../worker-files.js';
+import { MetricsRecorder, type QueueMetrics } from '../window/queue-metrics.js';
 
 /** Options of a {@link TaskQueue}; the thread options are piscina's. */
 export interface TaskQueueOptions {
@@ -100,6 +101,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   #closing: Promise<void> | undefined;
   /** Settles when `close({ force: true })` is called. */
   readonly #forced = pDefer<boolean>();
+  readonly #metrics: MetricsRecorder;
 
   constructor(options?: TaskQueueOptions) {
     super();
@@ -112,6 +114,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     const perWorker = optional(o.concurrentTasksPerWorker, 2, (v) => positiveInteger('concurrentTasksPerWorker', v));
     this.concurrency = this.maxThreads * perWorker;
     this.#closeTimeout = optional(o.closeTimeout, 30_000, (v) => nonNegativeInteger('closeTimeout', v));
+    this.#metrics = new MetricsRecorder(this, this.maxThreads);
     const workerData: RunnerData = { board: this.#board.memory };
     this.#pool = new Pool({
       filename: RUNNER,
@@ -127,6 +130,8 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     if (optional(o.expressLane, true, (v) => boolean('expressLane', v))) {
       this.#lane = new ExpressLane((request, transferList) => this.#pool.run(request, { transferList }), LANE_IDLE_MS);
     }
+    this.#pool.on('workerCreate', (worker: { readonly id: number }) => { this.#metrics.threadStarted(worker.id); });
+    this.#pool.on('workerDestroy', (worker: { readonly id: number }) => { this.#metrics.threadEnded(worker.id); });
     this.#pool.on('workerCreate', () => {
       // piscina replaces a thread that ended (one the queue ended for a stopped call) when its exit
       // event arrives, even if the pool has closed meanwhile; nobody would ever end the new one.
@@ -156,6 +161,18 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   /** Threads running now. */
   get threads(): number {
     return this.#pool.threads.length;
+  }
+
+  /**
+   * Counts and timings since the queue started or `metrics.reset()`: items and pool calls
+   * completed and failed, items resent, threads started and ended, run and wait time histograms
+   * (one sample per pool call), utilization. Events: see `CHANNELS`.
+   * @example
+   * const { runTime, utilization } = queue.metrics;
+   * console.log(`p99 ${runTime.p99} ms an item, ${(utilization * 100).toFixed(0)}% busy`);
+   */
+  get metrics(): QueueMetrics {
+    return this.#metrics;
   }
 
   /** True once `close()` has been called. */
@@ -198,7 +215,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     // No signal for piscina (see progress-board.ts): the queue stops calls itself.
     const sent = this.#send(request, call.transferList as Transferable[], call.alone === true);
 
-    return new Promise<BatchOutcome>((resolve, reject) => {
+    return this.#metrics.track(call, new Promise<BatchOutcome>((resolve, reject) => {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
       let unwatch: (() => void) | undefined;
@@ -264,7 +281,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
         };
         arm(shortest);
       }
-    });
+    }));
   }
 
   /**

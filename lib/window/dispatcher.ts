@@ -24,6 +24,8 @@ export interface BatchCall {
    * a dispatcher may give it a faster path (TaskQueue's express lane).
    */
   readonly alone?: boolean;
+  /** Items of this call sent again after a call they were in failed as a whole (for metrics). */
+  readonly resent?: number;
 }
 
 /** Item `i`'s argument list. */

@@ -38,6 +38,29 @@ export interface WindowOptions {
 
 const NO_TRANSFER: readonly Transferable[] = Object.freeze([]);
 
+/**
+ * One stream's progress, for logging it without counting alongside (`producer.stats`, the
+ * `orderedMap` iterator's `stats`). A snapshot: read it again for new figures.
+ */
+export interface StreamStats {
+  /** Items taken in so far. */
+  readonly accepted: number;
+  /** Accepted and not yet sent to the pool. */
+  readonly queued: number;
+  /** In pool calls not yet answered. */
+  readonly inFlight: number;
+  /** Settled and waiting for the consumer to reach them. */
+  readonly buffered: number;
+  /** Taken by the consumer: values, settled records, and a failure thrown to it. */
+  readonly yielded: number;
+  /** Items that failed with their own error (including aborts and timeouts). */
+  readonly failed: number;
+  /** Pool calls sent. */
+  readonly batches: number;
+  /** Items the next pool call may carry, as the batch sizer sets it now. */
+  readonly batchSize: number;
+}
+
 export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   readonly #dispatcher: Dispatcher;
   readonly #highWaterMark: number;
@@ -85,6 +108,10 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   #tailError: { reason: unknown } | undefined;
   #flushSoon = false;
   #flushLater = false;
+  /** For {@link stats}. */
+  #yielded = 0;
+  #failed = 0;
+  #sent = 0;
   #delivering = false;
   /** Called when the window gains room, for sources that pull. */
   onRoom: (() => void) | undefined;
@@ -119,6 +146,22 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   /** Items running or finished and not yet consumed: never above `highWaterMark`. */
   get active(): number {
     return this.#items.size - this.#pending.count;
+  }
+
+  get stats(): StreamStats {
+    let inFlight = 0;
+    for (const run of this.#batches) inFlight += run.args.length;
+    const queued = this.#pending.count;
+    return {
+      accepted: this.#nextIndex,
+      queued,
+      inFlight,
+      buffered: Math.max(0, this.#items.size - queued - inFlight),
+      yielded: this.#yielded,
+      failed: this.#failed,
+      batches: this.#sent,
+      batchSize: this.#sizer.limit,
+    };
   }
 
   get hasRoom(): boolean {
@@ -342,6 +385,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     const value = items.value[at];
     items.value[at] = undefined;
     items.head = index + 1;
+    this.#yielded++;
     if (this.#extras) items.clear(at);
     this.#forget(index);
     this.#afterConsume();
@@ -490,8 +534,10 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     const count = args.length;
     const items = this.#items;
     let transferList = NO_TRANSFER;
+    let resent = 0;
     for (let index = first; index < first + count; index++) {
       items.state[index & items.mask] = State.Running;
+      if (this.#failures.size > 0 && this.#failures.has(index)) resent++;
       if (this.#moved.size > 0) {
         const moved = this.#moved.get(index);
         if (moved !== undefined) transferList = [...transferList, ...moved];
@@ -504,7 +550,9 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
       transferList,
       timeouts,
       signal: this.#abort.signal,
+      resent,
     };
+    this.#sent++;
     this.#batches.add(run);
     this.#dispatcher.runBatch(call).then(
       (outcome) => { this.#onOutcome(run, outcome); },
@@ -599,6 +647,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     const items = this.#items;
     const at = index & items.mask;
     const tagged = tagItemError(error, index, taskLabel(task));
+    this.#failed++;
     items.state[at] = State.Rejected;
     items.value[at] = tagged;
     items.detach[at]?.();

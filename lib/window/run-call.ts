@@ -22,6 +22,7 @@ export async function runCall(dispatcher: Dispatcher, task: Task, args: readonly
         timeouts: timeout === undefined ? undefined : [timeout],
         signal,
         alone: true,
+        resent: attempt > 1 ? 1 : 0,
       });
       if (outcome.errors?.has(0) === true) throw outcome.errors.get(0);
       return outcome.values[0];

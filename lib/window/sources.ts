@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import type { Task } from '../core/task.js';
 import { ThrownValueError } from '../core/errors.js';
 import { DONE, isThenable, noop } from '../core/util.js';
-import type { OrderedWindow } from './ordered-window.js';
+import type { OrderedWindow, StreamStats } from './ordered-window.js';
 
 type AnyIterator = MaybeAsyncIterator<unknown> | AsyncIterator<unknown>;
 type Step = IteratorResult<unknown[]> | Promise<IteratorResult<unknown[]>>;
@@ -99,12 +99,18 @@ export function zipSources(sources: readonly Source<unknown>[], onCloseError?: (
  * task's one argument, or with `spread` its argument list (`Executor.map` zips several sources).
  * @internal
  */
+/** The results of a mapped stream, with its progress as `stats`. */
+export interface OrderedIterator<T> extends AsyncIterableIterator<T> {
+  /** This stream's progress now (a snapshot). */
+  readonly stats: StreamStats;
+}
+
 export function pullThrough<T>(
   iterator: AnyIterator,
   task: Task,
   window: OrderedWindow<T>,
   spread: boolean,
-): AsyncIterableIterator<T> {
+): OrderedIterator<T> {
   let started = false;
   let pulling = false;
   let exhausted = false;
@@ -157,6 +163,9 @@ export function pullThrough<T>(
     },
     return: () => window.return(),
     throw: (error?: unknown) => window.throw(error),
+    get stats() {
+      return window.stats;
+    },
     [Symbol.asyncIterator]() {
       return this;
     },

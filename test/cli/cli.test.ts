@@ -23,6 +23,22 @@ test.serial('keeps input order when records finish out of order', async (t) => {
   t.regex(result.stderr, /300 records in .* on 2 threads, 300 written, 0 errors/);
 });
 
+test.serial('--verbose: the summary gives run and wait percentiles and utilization', async (t) => {
+  t.timeout(30_000);
+  const input = range(20).map((i) => `${i},20`).join('\n');
+  const result = await run(['map', FIXTURES, '--export', 'delayedEcho', '--threads', '2', '--batch', '1', '--verbose', file('timed.txt', input)]);
+  t.is(result.code, 0, result.stderr);
+  t.deepEqual(lines(result.stdout), range(20));
+  const figures = /run p50 ([\d.]+) ms, p99 ([\d.]+) ms per item; wait p50 ([\d.]+) ms, p99 ([\d.]+) ms per call; utilization (\d+)%, peak RSS/
+    .exec(result.stderr);
+  t.truthy(figures, result.stderr);
+  const [, p50 = 0, p99 = 0, waitP50 = -1, waitP99 = -1, utilization = 0] = figures?.slice(0).map(Number) ?? [];
+  // Each record sleeps 20 ms, alone in its call.
+  t.true(p50 >= 19 && p99 >= p50 && p99 < 1000, result.stderr);
+  t.true(waitP50 >= 0 && waitP99 >= waitP50, result.stderr);
+  t.true(utilization > 0, result.stderr);
+});
+
 test.serial('pipes stdin to stdout', async (t) => {
   t.timeout(20_000);
   const result = await run(['map', FIXTURES, '-e', 'upper'], 'alpha\nbeta\r\ngamma');
