@@ -1,4 +1,4 @@
-export { task, type Task, type TaskArgs, type TaskResult, type CallOptions } from './core/task.js';
+export { task, type Task, type TaskArgs, type TaskResult, type TaskName, type TaskOf, type CallOptions } from './core/task.js';
 export { TaskQueue, type TaskQueueOptions } from './pool/task-queue.js';
 export { OrderedItemProducer, type Yielded } from './api/ordered-item-producer.js';
 export { orderedMap } from './api/ordered-map.js';

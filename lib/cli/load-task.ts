@@ -8,6 +8,7 @@ import { isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve as resolveImport } from 'import-meta-resolve';
 import { findExport } from '../wire/load-task.js';
+import { importModule } from '../wire/import-module.js';
 import { task, taskLabel, type Task } from '../core/task.js';
 import { CliError } from './cli-error.js';
 import { oneLine, syntaxErrorLocation } from './user-errors.js';
@@ -55,7 +56,7 @@ export async function loadTask(module: string, exportName: string, json: boolean
   const url = await locate(module);
   let namespace: Record<string, unknown>;
   try {
-    namespace = await import(url.href) as Record<string, unknown>;
+    namespace = await importModule(url.href);
   } catch (error) {
     const where = error instanceof SyntaxError && url.protocol === 'file:' ? syntaxErrorLocation(fileURLToPath(url)) : undefined;
     throw new CliError(`cannot load module '${module}': ${oneLine(error, where)}`, { cause: error });

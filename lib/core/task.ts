@@ -67,22 +67,33 @@ function makeTask<A extends readonly unknown[], R>(module: string, name: string,
   });
 }
 
+/** The names of `M`'s exports that are functions: what `task<typeof import('./tasks.js'), Name>` accepts. */
+export type TaskName<M> = {
+  [K in keyof M]: M[K] extends (...args: never[]) => unknown ? K : never;
+}[keyof M] & string;
+
+/** The task type of export `K` of module `M`: its argument list and awaited result. */
+export type TaskOf<M, K extends TaskName<M>> = M[K] extends (...args: infer A) => infer R ? Task<A, Awaited<R>> : never;
+
 /**
- * Names a task: an exported function of a worker module. The module is loaded once per thread.
+ * Names a task: an exported function of a worker module. The module is loaded once per thread
+ * (a TypeScript module too, when the main process runs under tsx: see docs/typescript.md).
+ * Give the types either as the argument list and result, or as the module and the export's
+ * name, which takes both from the function and refuses a name the module does not export.
  * @param module The module's `file:` URL or absolute path.
  * @param name The export's name. @default 'default'
  * @example
  * // tasks.ts: export function square(x: number) { return x * x; }
- * const square = task<[number], number>(new URL('./tasks.js', import.meta.url), 'square');
+ * const square = task<typeof import('./tasks.js'), 'square'>(new URL('./tasks.js', import.meta.url), 'square');
+ * const same = task<[number], number>(new URL('./tasks.js', import.meta.url), 'square');
  */
-export function task<A extends readonly unknown[] = readonly unknown[], R = unknown>(
-  module: URL | string,
-  name = 'default',
-): Task<A, R> {
+export function task<A extends readonly unknown[] = readonly unknown[], R = unknown>(module: URL | string, name?: string): Task<A, R>;
+export function task<M extends object, K extends TaskName<M>>(module: URL | string, name: K): TaskOf<M, K>;
+export function task(module: URL | string, name = 'default'): Task {
   if (typeof name !== 'string' || name === '') {
     throw new TypeError(`Expected \`name\` to be a non-empty string, got \`${name}\` (${typeof name})`);
   }
-  return makeTask<A, R>(moduleHref(module), name, {});
+  return makeTask(moduleHref(module), name, {});
 }
 
 export function isTask(value: unknown): value is Task {

@@ -1,4 +1,5 @@
 import { TaskLoadError } from '../core/errors.js';
+import { importModule } from './import-module.js';
 
 export type TaskFunction = (...args: unknown[]) => unknown;
 
@@ -9,7 +10,7 @@ export type TaskFunction = (...args: unknown[]) => unknown;
 export async function loadTask(module: string, name: string): Promise<TaskFunction | TaskLoadError> {
   let namespace: Record<string, unknown>;
   try {
-    namespace = await import(module) as Record<string, unknown>;
+    namespace = await importModule(module);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     return new TaskLoadError(module, name, detail, { cause: error });
