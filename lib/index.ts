@@ -18,7 +18,7 @@ export {
 export { argumentsOf, BatchFailure, type Dispatcher, type BatchCall, type BatchOutcome } from './window/dispatcher.js';
 export {
   OrderedPoolError, StoppedError, AbortError, TimeoutError, WorkerExitError, QueueClosedError,
-  NotCloneableError, TaskLoadError, ThrownValueError, CancelledError, ExecutorShutdownError,
+  NotCloneableError, TaskLoadError, ThrownValueError, WorkerFilesNotFoundError, CancelledError, ExecutorShutdownError,
   FutureNotSubmittedError, FutureNotResolvedError, TransitionError, AlreadyProcessingError,
 } from './core/errors.js';
 export { coalesce, structuralKey, type Coalesced, type CoalesceOptions, type CoalesceStats } from './tools/coalesce.js';

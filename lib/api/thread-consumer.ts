@@ -13,7 +13,7 @@ import {
   CONTROL_LENGTH, SEQ, TAKEN, type ConsumerData, type FromConsumer, type ToConsumer,
 } from '../wire/thread-consumer-protocol.js';
 import { decodeError, encodeError } from '../wire/wire-error.js';
-import { THREAD_CONSUMER_HOST as HOST } from '../worker-files.js';
+import { THREAD_CONSUMER_HOST, workerFile } from '../worker-files.js';
 
 
 /**
@@ -55,7 +55,7 @@ export function consumeInThread<R>(
     module: consumer.module, name: consumer.name, args: prepared, port: port2, control,
     ackEvery: Math.max(1, handoff >> 1),
   };
-  const worker = new Worker(HOST, { workerData: data, transferList: [port2, ...transferList] });
+  const worker = new Worker(workerFile(THREAD_CONSUMER_HOST), { workerData: data, transferList: [port2, ...transferList] });
   const iterator = items[Symbol.asyncIterator]();
   const result = pDefer<R>();
 

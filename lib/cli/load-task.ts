@@ -12,7 +12,7 @@ import { importModule } from '../wire/import-module.js';
 import { task, taskLabel, type Task } from '../core/task.js';
 import { CliError } from './cli-error.js';
 import { oneLine, syntaxErrorLocation } from './user-errors.js';
-import { RECORD_MAPPER } from '../worker-files.js';
+import { RECORD_MAPPER, workerFile } from '../worker-files.js';
 
 export interface LoadedTask {
   /** What the threads run: `entry/record-mapper` bound to the user's function. */
@@ -68,7 +68,7 @@ export async function loadTask(module: string, exportName: string, json: boolean
     const what = type !== undefined ? `its export '${exportName}' is ${type}, not a function` : `it has no export named '${exportName}'`;
     throw new CliError(`cannot use module '${module}': ${what} (${listed}); choose one with --export NAME`);
   }
-  const mapper = new URL(RECORD_MAPPER);
+  const mapper = workerFile(RECORD_MAPPER);
   mapper.search = new URLSearchParams({ module: url.href, export: exportName, json: json ? '1' : '0' }).toString();
   return {
     task: task<readonly [unknown], string | undefined>(mapper, 'mapRecord'),

@@ -194,3 +194,22 @@ export function copyError(error: unknown): unknown {
   }
   return copy;
 }
+
+/**
+ * The files threads start from were not found: the library was bundled into an application and
+ * neither a copy of its `dist/lib` beside the bundle, nor `ORDERED_POOL_WORKER_DIR`, nor an
+ * installed package could be found (see docs/bundling.md).
+ */
+export class WorkerFilesNotFoundError extends OrderedPoolError {
+  /** Where the files were looked for. */
+  readonly searched: readonly string[];
+
+  constructor(searched: readonly string[]) {
+    super(
+      'ERR_WORKER_FILES_NOT_FOUND',
+      `Cannot find ordered-pool's worker files (looked in ${searched.join(', ') || 'nowhere'}); ` +
+        'when bundling, copy node_modules/ordered-pool/dist/lib beside the bundle or set ORDERED_POOL_WORKER_DIR to a copy of it (docs/bundling.md)',
+    );
+    this.searched = searched;
+  }
+}

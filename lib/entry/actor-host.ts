@@ -10,6 +10,7 @@ import { armDeadline } from '../core/deadline.js';
 import { isDeferredCallHandler, KEEP_TRANSFER, type DeferredCallHandler } from '../tools/deferred-call-handler.js';
 import type { ActorHostApi, ActorHostData, CallOutcome } from '../tools/spawn-actor.js';
 import { encodeError } from '../wire/wire-error.js';
+import { importModule } from '../wire/import-module.js';
 
 type Calls = Record<string, (...args: unknown[]) => unknown>;
 
@@ -17,7 +18,7 @@ const data = workerData as ActorHostData;
 const report = (error: unknown): void => { data.errorPort.postMessage(encodeError(error)); };
 
 async function build(): Promise<DeferredCallHandler> {
-  const exports = (await import(data.module)) as Record<string, unknown>;
+  const exports = await importModule(data.module);
   const exported = exports[data.name];
   const actor: unknown = typeof exported === 'function' ? new (exported as new (...args: unknown[]) => unknown)(...data.args) : exported;
   if (!isDeferredCallHandler(actor)) {

@@ -16,7 +16,7 @@ import { decodeError } from '../wire/wire-error.js';
 import { reportError } from '../core/report-error.js';
 import { MAX_TIMER_MS } from '../core/deadline.js';
 import { boolean, nonNegativeInteger, oneOf, optional, plainOptions, positiveInteger } from '../core/validate.js';
-import { BATCH_RUNNER } from '../worker-files.js';
+import { BATCH_RUNNER, workerFile } from '../worker-files.js';
 import { MetricsRecorder, type QueueMetrics } from '../window/queue-metrics.js';
 
 /** Options of a {@link TaskQueue}; the thread options are piscina's. */
@@ -64,7 +64,6 @@ const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as typeof im
 
 /** Slots the board starts with; it grows when more calls are in flight. */
 const PROGRESS_SLOTS = 1024;
-const RUNNER = BATCH_RUNNER.href;
 const EXIT_MESSAGE = /^worker exited with code: (-?\d+)/;
 const NO_ERRORS: ReadonlyMap<number, unknown> | null = null;
 const NO_VALUES: unknown[] = [];
@@ -117,7 +116,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     this.#metrics = new MetricsRecorder(this, this.maxThreads);
     const workerData: RunnerData = { board: this.#board.memory };
     this.#pool = new Pool({
-      filename: RUNNER,
+      filename: workerFile(BATCH_RUNNER).href,
       maxThreads: this.maxThreads,
       minThreads,
       idleTimeout: optional(o.idleTimeout, 5000, (v) => nonNegativeInteger('idleTimeout', v)),

@@ -11,7 +11,7 @@ import { reportError } from '../core/report-error.js';
 import { task } from '../core/task.js';
 import { plainOptions } from '../core/validate.js';
 import { decodeError, type WireError } from '../wire/wire-error.js';
-import { ACTOR_HOST as HOST } from '../worker-files.js';
+import { ACTOR_HOST, workerFile } from '../worker-files.js';
 
 /** Options of {@link spawnActor}. */
 export interface SpawnActorOptions {
@@ -102,7 +102,7 @@ export class SpawnedActor<T> extends EventEmitter implements AsyncDisposable {
     this.#errorPort = port1;
     port1.on('message', (wire: WireError) => { reportError(this, decodeError(wire), 'ORDERED_POOL_ACTOR_ERROR'); });
     port1.unref();
-    this.#worker = new Worker(HOST, {
+    this.#worker = new Worker(workerFile(ACTOR_HOST), {
       workerData: { ...data, errorPort: port2 } satisfies ActorHostData,
       transferList: [port2],
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
