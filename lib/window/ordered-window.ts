@@ -534,14 +534,17 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     const count = args.length;
     const items = this.#items;
     let transferList = NO_TRANSFER;
-    let resent = 0;
     for (let index = first; index < first + count; index++) {
       items.state[index & items.mask] = State.Running;
-      if (this.#failures.size > 0 && this.#failures.has(index)) resent++;
       if (this.#moved.size > 0) {
         const moved = this.#moved.get(index);
         if (moved !== undefined) transferList = [...transferList, ...moved];
       }
+    }
+    // Items sent again after a failed call, for the dispatcher's metrics; rare, so counted apart.
+    let resent = 0;
+    if (this.#failures.size > 0) {
+      for (let index = first; index < first + count; index++) if (this.#failures.has(index)) resent++;
     }
     const call: BatchCall = {
       task: run.task,
