@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WorkerFilesNotFoundError } from './core/errors.js';
+import { HERE } from './core/local-require.js';
 
 /** piscina's worker: a CommonJS file that imports the batch runner (see its header). */
 export const BATCH_RUNNER = 'entry/batch-runner-entry.cjs';
@@ -43,12 +44,14 @@ function findBase(dir: string | undefined): URL {
   if (dir !== undefined && dir !== '') {
     candidates.push(pathToFileURL(`${resolve(dir)}/`));
   } else {
-    // Empty in a CommonJS bundle, where esbuild leaves import.meta without a url.
-    const here = import.meta.url as string | undefined;
-    if (typeof here === 'string' && here !== '') candidates.push(new URL('./', here));
+    // This module's folder; in a CommonJS bundle, where import.meta is empty, the bundle's (HERE).
+    const meta: { readonly url?: string } = import.meta;
+    const own = meta.url ?? HERE;
+    const here = own === undefined ? undefined : own.startsWith('file:') ? own : pathToFileURL(own).href;
+    if (here !== undefined) candidates.push(new URL('./', here));
     for (const from of [here, pathToFileURL(join(process.cwd(), 'noop.js')).href]) {
       try {
-        if (typeof from !== 'string' || from === '') continue;
+        if (from === undefined) continue;
         candidates.push(new URL('dist/lib/', pathToFileURL(createRequire(from).resolve('ordered-pool/package.json'))));
       } catch { /* not installed there */ }
     }

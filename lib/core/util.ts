@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { localRequire } from './local-require.js';
 import type DenqueClass from 'denque';
 
 export const noop = (): void => undefined;
@@ -15,4 +15,4 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
  * denque, loaded with require(): it is CommonJS, and an ESM import of it goes through
  * cjs-module-lexer, which costs start-up time (docs/performance.md).
  */
-export const Denque = createRequire(import.meta.url)('denque') as typeof DenqueClass;
+export const Denque = localRequire('denque') as typeof DenqueClass;

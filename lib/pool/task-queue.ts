@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits, Transferable } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
@@ -15,6 +14,7 @@ import { ExpressLane } from './express-lane.js';
 import { decodeError } from '../wire/wire-error.js';
 import { reportError } from '../core/report-error.js';
 import { MAX_TIMER_MS } from '../core/deadline.js';
+import { localRequire } from '../core/local-require.js';
 import { boolean, nonNegativeInteger, oneOf, optional, plainOptions, positiveInteger } from '../core/validate.js';
 import { BATCH_RUNNER, workerFile } from '../worker-files.js';
 import { MetricsRecorder, type QueueMetrics } from '../window/queue-metrics.js';
@@ -60,7 +60,7 @@ export interface TaskQueueOptions {
 }
 
 // piscina is CommonJS: require() skips the ESM wrapper and cjs-module-lexer's pass over its main file.
-const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as typeof import('piscina');
+const { Piscina: Pool } = localRequire('piscina') as typeof import('piscina');
 
 /** Slots the board starts with; it grows when more calls are in flight. */
 const PROGRESS_SLOTS = 1024;

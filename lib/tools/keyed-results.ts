@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { localRequire } from '../core/local-require.js';
 import type { LRUCache } from 'lru-cache';
 import { MAX_TIMER_MS } from '../core/deadline.js';
 
@@ -8,7 +8,7 @@ let Lru: typeof LRUCache | undefined;
  * require() (of its CommonJS build) keeps the constructor synchronous.
  */
 function lruCache(): typeof LRUCache {
-  return Lru ??= (createRequire(import.meta.url)('lru-cache') as typeof import('lru-cache')).LRUCache;
+  return Lru ??= (localRequire('lru-cache') as typeof import('lru-cache')).LRUCache;
 }
 
 /** Anything but null and undefined, which the LRU cannot hold. */

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import { MessageChannel, Worker, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads';
 import type * as Comlink from 'comlink';
 import type NodeEndpoint from 'comlink/dist/umd/node-adapter.js';
@@ -8,6 +7,7 @@ import { postableArgs } from '../wire/cloneable.js';
 import { armDeadline } from '../core/deadline.js';
 import { StoppedError, TimeoutError, WorkerExitError } from '../core/errors.js';
 import { reportError } from '../core/report-error.js';
+import { localRequire } from '../core/local-require.js';
 import { task } from '../core/task.js';
 import { plainOptions } from '../core/validate.js';
 import { decodeError, type WireError } from '../wire/wire-error.js';
@@ -62,9 +62,8 @@ let comlink: { readonly wrap: typeof Comlink.wrap; readonly transfer: typeof Com
  */
 function loadComlink(): NonNullable<typeof comlink> {
   if (comlink !== undefined) return comlink;
-  const require = createRequire(import.meta.url);
-  const { wrap, transfer } = require('comlink') as typeof Comlink;
-  return (comlink = { wrap, transfer, nodeEndpoint: require('comlink/dist/umd/node-adapter.js') as typeof NodeEndpoint });
+  const { wrap, transfer } = localRequire('comlink') as typeof Comlink;
+  return (comlink = { wrap, transfer, nodeEndpoint: localRequire('comlink/dist/umd/node-adapter.js') as typeof NodeEndpoint });
 }
 
 /**

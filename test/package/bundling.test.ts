@@ -19,9 +19,19 @@ const exec = promisify(execFile);
 const TYPE_MODULE = '{ "type": "module" }\n';
 
 /**
- * Bundles the quickstart into `dir`/app/app.mjs beside its task module, and installs in
- * `dir`/node_modules the library's dependencies, which it loads with require() at run time (so
- * the bundler leaves them out), and the library itself when `installed`.
+ * Installs in `dir`/node_modules the library's dependencies, which it loads with require() at run
+ * time (so a bundler leaves them out), and the library itself when `withPackage`.
+ */
+async function install(dir: string, withPackage: boolean): Promise<void> {
+  await mkdir(join(dir, 'node_modules'));
+  const { dependencies } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  for (const name of Object.keys(dependencies)) await symlink(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name), 'dir');
+  if (withPackage) await symlink(ROOT, join(dir, 'node_modules', 'ordered-pool'), 'dir');
+}
+
+/**
+ * Bundles the quickstart into `dir`/app/app.mjs beside its task module, with the dependencies
+ * installed (and the library too when `installed`).
  */
 async function bundleQuickstart(dir: string, installed: boolean): Promise<string> {
   const app = join(dir, 'app');
@@ -37,10 +47,7 @@ async function bundleQuickstart(dir: string, installed: boolean): Promise<string
   });
   // The task module is the application's own, loaded by URL beside the bundle.
   await cp(join(EXAMPLES, 'tasks.js'), join(app, 'tasks.js'));
-  await mkdir(join(dir, 'node_modules'));
-  const { dependencies } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-  for (const name of Object.keys(dependencies)) await symlink(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name), 'dir');
-  if (installed) await symlink(ROOT, join(dir, 'node_modules', 'ordered-pool'), 'dir');
+  await install(dir, installed);
   await writeFile(join(dir, 'package.json'), TYPE_MODULE);
   return join(app, 'app.mjs');
 }
@@ -88,6 +95,34 @@ test('without the package installed: a clear error at once, and a copy of dist/l
     const copied = await runApp(bundle, join(dir, 'app'), { ORDERED_POOL_WORKER_DIR: join(dir, 'ordered-pool-workers') });
     t.is(copied.code, 0, copied.stderr);
     t.regex(copied.stdout, /identical output, in input order/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a CommonJS bundle (esbuild's default format for --platform=node) runs tasks too", async (t) => {
+  t.timeout(120_000);
+  const dir = await mkdtemp(join(tmpdir(), 'ordered-pool-bundle-'));
+  try {
+    await install(dir, true);
+    // An application written as CommonJS would be: no top-level await, its task module by path.
+    await writeFile(join(dir, 'app.js'), `
+      import { orderedMap, task, TaskQueue } from 'ordered-pool';
+      const square = task(require('node:path').join(__dirname, 'tasks.mjs'), 'square');
+      (async () => {
+        const queue = new TaskQueue({ maxThreads: 2 });
+        const out = [];
+        for await (const value of orderedMap([1, 2, 3, 4], square, { queue })) out.push(value);
+        await queue.close();
+        console.log(JSON.stringify(out));
+      })();
+    `);
+    await mkdir(join(dir, 'build'));
+    await writeFile(join(dir, 'build', 'tasks.mjs'), 'export function square(x) { return x * x; }\n');
+    await build({ entryPoints: [join(dir, 'app.js')], bundle: true, platform: 'node', outfile: join(dir, 'build', 'app.cjs'), logLevel: 'silent' });
+    const { code, stdout, stderr } = await runApp(join(dir, 'build', 'app.cjs'), join(dir, 'build'));
+    t.is(code, 0, stderr);
+    t.is(stdout, '[1,4,9,16]\n');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
