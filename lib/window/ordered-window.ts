@@ -84,6 +84,8 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   readonly #moved = new Map<number, readonly Transferable[]>();
   /** Failures charged to an item sent again (its thread died of an unknown cause after it ran). Rare. */
   readonly #failures = new Map<number, number>();
+  /** Items put back after a failed call, until they are sent again (counted for metrics). Rare. */
+  readonly #resending = new Set<number>();
   /** Some item has a producer promise or an abort listener: settling must look for them. */
   #extras = false;
   readonly #waiters: DeferredPromise<IteratorResult<T>>[] = [];
@@ -465,6 +467,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   #forget(index: number): void {
     if (this.#moved.size > 0) this.#moved.delete(index);
     if (this.#failures.size > 0) this.#failures.delete(index);
+    if (this.#resending.size > 0) this.#resending.delete(index);
   }
 
   #afterConsume(): void {
@@ -543,8 +546,8 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
     }
     // Items sent again after a failed call, for the dispatcher's metrics; rare, so counted apart.
     let resent = 0;
-    if (this.#failures.size > 0) {
-      for (let index = first; index < first + count; index++) if (this.#failures.has(index)) resent++;
+    if (this.#resending.size > 0) {
+      for (let index = first; index < first + count; index++) if (this.#resending.delete(index)) resent++;
     }
     const call: BatchCall = {
       task: run.task,
@@ -624,6 +627,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
         continue;
       }
       if (charged) this.#failures.set(index, charges);
+      this.#resending.add(index);
       items.state[at] = State.Queued;
       if (open === undefined) open = { from: index, to: index + 1 };
       else open.to = index + 1;

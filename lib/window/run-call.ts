@@ -12,7 +12,7 @@ export async function runCall(dispatcher: Dispatcher, task: Task, args: readonly
   const transferList: Transferable[] = [];
   const prepared = prepareArgs(task, args, transferList);
   const { timeout, signal } = task.options;
-  for (let charges = 0; ;) {
+  for (let charges = 0, sent = 0; ; sent++) {
     try {
       const outcome = await dispatcher.runBatch({
         task,
@@ -22,7 +22,7 @@ export async function runCall(dispatcher: Dispatcher, task: Task, args: readonly
         timeouts: timeout === undefined ? undefined : [timeout],
         signal,
         alone: true,
-        resent: attempt > 1 ? 1 : 0,
+        resent: sent > 0 ? 1 : 0,
       });
       if (outcome.errors?.has(0) === true) throw outcome.errors.get(0);
       return outcome.values[0];
