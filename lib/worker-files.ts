@@ -23,9 +23,11 @@ export const ACTOR_HOST = 'entry/actor-host.js';
 export const THREAD_CONSUMER_HOST = 'entry/thread-consumer-host.js';
 /** The CLI's task module: wraps a mapper, turns records into output lines. */
 export const RECORD_MAPPER = 'entry/record-mapper.js';
+/** The CLI's task module for records in bulk: byte ranges of files, blocks of lines. */
+export const RANGE_MAPPER = 'entry/range-mapper.js';
 
 /** Every file a thread starts from, relative to the package's dist/lib. */
-export const WORKER_FILES = Object.freeze([BATCH_RUNNER, ACTOR_HOST, THREAD_CONSUMER_HOST, RECORD_MAPPER]);
+export const WORKER_FILES = Object.freeze([BATCH_RUNNER, ACTOR_HOST, THREAD_CONSUMER_HOST, RECORD_MAPPER, RANGE_MAPPER]);
 
 /** Names the folder holding the worker files (a copy of the package's dist/lib). */
 export const WORKER_DIR_ENV = 'ORDERED_POOL_WORKER_DIR';

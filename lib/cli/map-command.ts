@@ -17,6 +17,8 @@ import { metricsSummary, Progress } from './progress.js';
 import { checkInputs, formatLocation, openInputs, type Location } from './records.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_RECORDS_FAILED } from './exit-codes.js';
 import { forUser, isLoadError, loadFailure, oneLine } from './user-errors.js';
+import { planJobs } from './ranges.js';
+import { drainJobs, mapJobs } from './job-map.js';
 
 /**
  * Threads past a few per core only add memory and switching (1,000 threads on 2 cores took 70 s
@@ -49,6 +51,8 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
   const { task: fn, label } = await loadTask(args.module, args.exportName, args.format === 'ndjson');
   const ownLabel = taskLabel(fn);
   const totalBytes = await checkInputs(args.inputs);
+  // Records in bulk (byte ranges, blocks of lines) where the run allows; see ranges.ts.
+  const jobs = await planJobs(args, totalBytes);
   const out = await LineWriter.open(args.output, 'output');
   const errorsOut = args.errors !== 'record' ? undefined
     : args.errorsFile === undefined ? new LineWriter(process.stderr, 'stderr') : await LineWriter.open(args.errorsFile, 'errors file');
@@ -80,6 +84,11 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
     if (args.verbose) verbose(error);
     errorsOut?.line(JSON.stringify({ line: at?.line, ...(at?.source === '-' ? {} : { file: at?.source }), error: describe(error) }));
   };
+  const recordFailed = (at: Location | undefined, error: unknown): CliError => {
+    counts.errors++;
+    forUser(error, at, ownLabel, label);
+    return new CliError(`record at ${at === undefined ? 'unknown line' : formatLocation(at)} failed: ${oneLine(error)}`, { cause: error });
+  };
   const write = (line: string | undefined): void => {
     if (line === undefined) return;
     counts.written++;
@@ -91,19 +100,22 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
   const results: AsyncIterator<Settled<string | undefined> | string | undefined> = settled
     ? orderedMap(input.values, fn, { ...options, errors: 'settle' })
     : orderedMap(input.values, fn, { ...options, errors: 'fail' });
+  const jobResults = jobs === undefined ? undefined : mapJobs(jobs, fn, queue);
 
   // Changed by the signal handler between awaits, hence an object rather than narrowable locals.
   const state = { interrupted: false, waiting: false };
   interrupt.onInterrupt = () => {
     state.interrupted = true;
     // Waiting means the next record in order is not done: nothing more belongs to the output.
-    if (state.waiting) void results.return?.();
+    if (state.waiting) void (jobResults ?? results).return?.();
   };
 
   let failure: CliError | undefined;
   type Step = IteratorResult<Settled<string | undefined> | string | undefined>;
   try {
-    for (;;) {
+    if (jobs !== undefined && jobResults !== undefined) {
+      failure = await drainJobs(jobs, jobResults, state, { out, counts, errors: args.errors, recordError, recordFailed });
+    } else for (;;) {
       if (out.blocked !== undefined) await out.blocked;
       out.check();
       if (out.closed) break;
@@ -128,9 +140,7 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
         }
         const at = locations.peekFront();
         finished(at);
-        counts.errors++;
-        forUser(error, at, ownLabel, label);
-        failure = new CliError(`record at ${at === undefined ? 'unknown line' : formatLocation(at)} failed: ${oneLine(error)}`, { cause: error });
+        failure = recordFailed(at, error);
         break;
       } finally {
         state.waiting = false;
@@ -153,7 +163,7 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
     }
   } finally {
     interrupt.onInterrupt = undefined;
-    await results.return?.();
+    await (jobResults ?? results).return?.();
     progress.stop();
     await queue.close({ force: true });
   }

@@ -75,6 +75,17 @@ export class LineWriter {
     if (this.#chunk === '' || this.closed) return;
     const chunk = this.#chunk;
     this.#chunk = '';
+    this.#write(chunk);
+  }
+
+  /** Writes lines already encoded (each ending in a newline) after those given to `line`. */
+  bytes(chunk: Uint8Array): void {
+    this.flush();
+    if (chunk.byteLength === 0 || this.closed) return;
+    this.#write(chunk);
+  }
+
+  #write(chunk: string | Uint8Array): void {
     if (!this.#stream.write(chunk) && this.blocked === undefined) {
       this.blocked = new Promise<void>((resolve) => {
         const done = (): void => {
