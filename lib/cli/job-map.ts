@@ -82,7 +82,7 @@ export async function drainJobs(
       state.waiting = false;
     }
     if (step === NOT_READY || step.done === true) return undefined;
-    const meta = plan.metas.shift()!;
+    const meta = plan.finished();
     if (meta.startLine !== undefined) base = meta.startLine;
     plan.sizer.record(meta.bytes, step.value.runMs);
     const failure = writeJob(step.value, meta, base, output);
@@ -103,13 +103,6 @@ function writeJob(result: JobResult, meta: JobMeta, base: number, output: JobOut
     const error = decodeError(failed.error);
     if (output.errors === 'fail') return output.recordFailed(at(failed.line), error);
     output.recordError(at(failed.line), error);
-  }
-  if (result.broken !== undefined) {
-    const { line, message } = result.broken;
-    out.bytes(result.out.subarray(written, result.broken.at));
-    // The parser counted lines from the job's start; the file's line numbers go on from the jobs before.
-    const renumbered = message.replace(/\bline (\d+)\b/g, (_, n: string) => `line ${base + Number(n)}`);
-    return new CliError(`cannot parse CSV in ${meta.source}: ${renumbered}`, { cause: new Error(`at ${meta.source}:${base + line}`) });
   }
   out.bytes(written === 0 ? result.out : result.out.subarray(written));
   return undefined;

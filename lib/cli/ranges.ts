@@ -135,7 +135,7 @@ export class JobPlan {
   readonly totalBytes: number | undefined;
   readonly #args: MapArgs;
   readonly #sources: readonly (readonly [string, Kind])[];
-  #handedOut = 0;
+  #done = 0;
 
   constructor(args: MapArgs, sources: readonly (readonly [string, Kind])[], totalBytes: number | undefined) {
     this.#args = args;
@@ -143,9 +143,16 @@ export class JobPlan {
     this.totalBytes = totalBytes;
   }
 
-  /** Input bytes handed to the threads so far. */
+  /** Input bytes whose records are written (or failed), for the progress bar. */
   bytesRead(): number {
-    return this.#handedOut;
+    return this.#done;
+  }
+
+  /** The job at the head of `metas` is written: takes it off, and counts its bytes as done. */
+  finished(): JobMeta {
+    const meta = this.metas.shift()!;
+    this.#done += meta.bytes;
+    return meta;
   }
 
   async* jobs(): AsyncGenerator<MapJob, undefined, undefined> {
@@ -158,7 +165,6 @@ export class JobPlan {
 
   #push(source: string, startLine: number | undefined, bytes: number): void {
     this.metas.push({ source, startLine, bytes });
-    this.#handedOut += bytes;
   }
 
   async* #ranges(source: string): AsyncGenerator<MapJob, undefined, undefined> {
@@ -173,7 +179,7 @@ export class JobPlan {
       const found = await readCsvHeader(path);
       if (found === undefined) return undefined;
       ({ header, from, lines: startLine } = found);
-      this.#handedOut += from;
+      this.#done += from;
     }
     let first = true;
     for (let start = from; start < limit;) {

@@ -52,11 +52,6 @@ export interface JobResult {
   readonly records: number;
   readonly written: number;
   readonly errors: readonly JobError[] | null;
-  /**
-   * The input itself cannot be read on from here (a CSV syntax error): what came before it is in
-   * `out` up to `at`. `message` names a line counted from the job's start, as `line` does.
-   */
-  readonly broken?: { readonly line: number; readonly at: number; readonly message: string } | undefined;
   /** Time the job took in its thread, reading included: the main thread sizes the next jobs by it. */
   readonly runMs: number;
 }
