@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { renderChart } from './chart.js';
 import { clearProgress, fmt, renderTable, type RunConfig, type SuiteResult, type Target } from './harness.js';
 import * as cpu from './cpu.js';
+import * as job from './job.js';
 import * as memory from './memory.js';
 import * as skew from './skew.js';
 import * as startup from './startup.js';
@@ -22,12 +23,13 @@ const SUITES: Record<string, (config: RunConfig) => Promise<SuiteResult>> = {
   memory: memory.run,
   startup: startup.run,
   transfer: transfer.run,
+  job: job.run,
 };
 
 /** The targets, in its order; latest.json lists exactly these. */
 const TARGET_IDS = [
   'trivial-vs-piscina', 'trivial-vs-main', 'nobatch-vs-piscina', 'cpu-speedup', 'skew-ordered-vs-unordered',
-  'memory-rss-1m-mb', 'memory-growth', 'startup-vs-piscina', 'transfer-vs-raw',
+  'memory-rss-1m-mb', 'memory-growth', 'startup-vs-piscina', 'transfer-vs-raw', 'job-vs-main', 'job-vs-parallel',
 ];
 
 const root = new URL('../..', import.meta.url);

@@ -12,10 +12,9 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync } from 'node
 import { once } from 'node:events';
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { enrichOrder } from './enrich-order.js';
+import { enrichOnMainThread } from './main-thread.js';
 import { writeOrders } from './orders.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -57,20 +56,8 @@ async function runCli(): Promise<number> {
 async function runMainThread(): Promise<{ ms: number; rejected: number }> {
   const started = performance.now();
   const out = createWriteStream(serialOut);
-  let chunk = '';
-  let rejected = 0;
-  for await (const line of createInterface({ input: createReadStream(input), crlfDelay: Infinity })) {
-    try {
-      chunk += enrichOrder(line) + '\n';
-    } catch {
-      rejected++;
-    }
-    if (chunk.length >= 1 << 16) {
-      if (!out.write(chunk)) await once(out, 'drain');
-      chunk = '';
-    }
-  }
-  out.end(chunk);
+  const rejected = await enrichOnMainThread(createReadStream(input), out);
+  out.end();
   await once(out, 'finish');
   return { ms: performance.now() - started, rejected };
 }

@@ -19,6 +19,7 @@ import { EXIT_INTERRUPTED, EXIT_OK, EXIT_RECORDS_FAILED } from './exit-codes.js'
 import { forUser, isLoadError, loadFailure, oneLine } from './user-errors.js';
 import { planJobs } from './ranges.js';
 import { drainJobs, mapJobs } from './job-map.js';
+import { mainThreadCpuMs } from './thread-cpu.js';
 
 /**
  * Threads past a few per core only add memory and switching (1,000 threads on 2 cores took 70 s
@@ -45,6 +46,11 @@ function threadCount(requested: number | undefined): number | undefined {
 }
 
 const NOT_READY = Symbol('not ready');
+
+function mainThreadCpu(): string[] {
+  const ms = mainThreadCpuMs();
+  return ms === undefined ? [] : [`main thread CPU ${(ms / 1000).toFixed(2)} s`];
+}
 
 /** Runs the command; resolves with the exit code. Throws `CliError` for set-up failures. */
 export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (error: unknown) => void): Promise<number> {
@@ -170,7 +176,7 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
   await out.end();
   await errorsOut?.end();
 
-  const extra = args.verbose ? [metricsSummary(queue.metrics), `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`] : [];
+  const extra = args.verbose ? [metricsSummary(queue.metrics), `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`, ...mainThreadCpu()] : [];
   if (state.interrupted) extra.push('interrupted');
   // The failure first, then the summary: the last line says what was done.
   if (failure !== undefined) {
