@@ -47,6 +47,7 @@ function jobTask(recordTask: Task): Task<readonly [MapJob], JobResult> {
 }
 
 export function mapJobs(plan: JobPlan, recordTask: Task, queue: TaskQueue): AsyncIterableIterator<JobResult> {
+  plan.threads = queue.maxThreads;
   return orderedMap(plan.jobs(), jobTask(recordTask), {
     queue, batchSize: 1, highWaterMark: queue.maxThreads * JOBS_PER_THREAD, errors: 'fail',
   });

@@ -30,10 +30,14 @@ export interface JobMeta {
 }
 
 /**
- * Jobs are sized to about this much work each, like the record path's batches (see
- * window/batch-sizer.ts): a pool call and a read cost tens of µs, 1% of it.
+ * Jobs are sized to about this much work each. The main thread's cost is per job (a pool call,
+ * one write of the output: ~0.4 ms of its CPU a job on the busy 2-core VM), so jobs are larger
+ * than the record path's 20 ms batches (window/batch-sizer.ts); the end of a file is cut finer
+ * (TAIL_JOBS_PER_THREAD) so that no thread is left idle while another finishes a big one.
  */
-const TARGET_JOB_MS = 20;
+const TARGET_JOB_MS = 50;
+/** The last part of a file goes in jobs of at most remaining / (threads × this), as parallel's --block -2. */
+const TAIL_JOBS_PER_THREAD = 2;
 /** The first jobs are small, so that a slow function shows results (and gets measured) early. */
 const FIRST_JOB_BYTES = 512;
 /** Bounds memory: a window of jobs holds at most this much input each (and its output). */
@@ -131,6 +135,8 @@ type Kind = 'file' | 'stream';
 /** The jobs of a run, made as the window pulls them; `metas` holds those in flight, in order. */
 export class JobPlan {
   readonly sizer = new JobSizer();
+  /** Threads that run the jobs: set by whoever runs them, to cut the end of each file finer. */
+  threads = 1;
   readonly metas = new Denque<JobMeta>();
   readonly totalBytes: number | undefined;
   readonly #args: MapArgs;
@@ -183,7 +189,8 @@ export class JobPlan {
     }
     let first = true;
     for (let start = from; start < limit;) {
-      const end = Math.min(limit, start + this.sizer.next());
+      const tail = Math.ceil((limit - start) / (this.threads * TAIL_JOBS_PER_THREAD));
+      const end = Math.min(limit, start + Math.min(this.sizer.next(), Math.max(FIRST_JOB_BYTES, tail)));
       this.#push(source, first ? startLine : undefined, end - start);
       first = false;
       yield { kind: 'range', path, start, end, limit, format, header, stopAtError };
