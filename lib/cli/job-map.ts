@@ -15,6 +15,7 @@ import type { LineWriter } from './output.js';
 import type { Counts } from './progress.js';
 import type { JobMeta, JobPlan } from './ranges.js';
 import type { Location } from './records.js';
+import { locationFrame } from './user-errors.js';
 
 /**
  * Jobs in flight per thread: one running, the next ones queued so that a thread never waits for
@@ -31,6 +32,8 @@ export interface JobOutput {
   recordError(at: Location, error: unknown): void;
   /** A record failed with `--errors fail`: the run stops with this error. */
   recordFailed(at: Location | undefined, error: unknown): CliError;
+  /** A job failed as a whole (its thread died, the module would not load there): the run stops. */
+  jobFailed(at: Location | undefined, error: unknown): CliError;
 }
 
 /** Changed by the signal handler between awaits. */
@@ -78,7 +81,8 @@ export async function drainJobs(
       // The input failed (a CliError), or a job did as a whole (its thread died).
       if (error instanceof CliError) return error;
       const meta = plan.metas.peekFront();
-      return output.recordFailed(meta === undefined ? undefined : { source: meta.source, line: (meta.startLine ?? base) + 1 }, error);
+      const at = meta === undefined ? undefined : { source: meta.source, line: (meta.startLine ?? base) + 1, offset: plan.bytesRead() };
+      return output.jobFailed(at, error);
     } finally {
       state.waiting = false;
     }
@@ -86,22 +90,25 @@ export async function drainJobs(
     const meta = plan.finished();
     if (meta.startLine !== undefined) base = meta.startLine;
     plan.sizer.record(meta.bytes, step.value.runMs);
-    const failure = writeJob(step.value, meta, base, output);
+    const failure = writeJob(step.value, meta, base, plan.bytesRead(), output);
     if (failure !== undefined) return failure;
     base += step.value.lines;
   }
 }
 
-function writeJob(result: JobResult, meta: JobMeta, base: number, output: JobOutput): CliError | undefined {
+function writeJob(result: JobResult, meta: JobMeta, base: number, offset: number, output: JobOutput): CliError | undefined {
   const { out, counts } = output;
-  const at = (line: number): Location => ({ source: meta.source, line: base + line });
+  const at = (line: number): Location => ({ source: meta.source, line: base + line, offset });
   let written = 0;
   counts.records += result.records;
   counts.written += result.written;
+  counts.offset = offset;
   for (const failed of result.errors ?? []) {
     out.bytes(result.out.subarray(written, failed.at));
     written = failed.at;
     const error = decodeError(failed.error);
+    // The record path's errors end with the record's place in their stack (user-errors.ts).
+    if (error instanceof Error && typeof error.stack === 'string') error.stack += `\n${locationFrame(at(failed.line))}`;
     if (output.errors === 'fail') return output.recordFailed(at(failed.line), error);
     output.recordError(at(failed.line), error);
   }

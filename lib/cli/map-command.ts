@@ -120,7 +120,10 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
   type Step = IteratorResult<Settled<string | undefined> | string | undefined>;
   try {
     if (jobs !== undefined && jobResults !== undefined) {
-      failure = await drainJobs(jobs, jobResults, state, { out, counts, errors: args.errors, recordError, recordFailed });
+      failure = await drainJobs(jobs, jobResults, state, {
+        out, counts, errors: args.errors, recordError, recordFailed,
+        jobFailed: (at, error) => (isLoadError(error) ? setUpFailure(error) : recordFailed(at, error)),
+      });
     } else for (;;) {
       if (out.blocked !== undefined) await out.blocked;
       out.check();

@@ -18,6 +18,7 @@ import { transfer } from '../wire/cloneable.js';
 import type { MapJob } from '../wire/map-job.js';
 import type { MapArgs } from './args.js';
 import { CliError } from './cli-error.js';
+import { formatLocation } from './records.js';
 
 /** What the main thread keeps of each job in flight, in order. */
 export interface JobMeta {
@@ -97,12 +98,12 @@ export async function hasQuotedNewline(path: string): Promise<boolean> {
 }
 
 /** The header row of a CSV file, and where its data starts (bytes, lines). Undefined when there are no rows. */
-export async function readCsvHeader(path: string): Promise<{ header: string[]; from: number; lines: number } | undefined> {
+export async function readCsvHeader(path: string, source = path): Promise<{ header: string[]; from: number; lines: number } | undefined> {
   const file = await open(path, 'r');
+  let lines = 0;
   try {
     let text = Buffer.alloc(0);
     let from = 0;
-    let lines = 0;
     for (;;) {
       const newline = text.indexOf(10, from);
       if (newline === -1) {
@@ -124,7 +125,8 @@ export async function readCsvHeader(path: string): Promise<{ header: string[]; f
     }
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw new CliError(`cannot parse CSV in ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    // Without the header every row would be keyed wrongly: as on the record path, the run stops.
+    throw new CliError(`cannot parse the CSV header at ${formatLocation({ source, line: lines })}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   } finally {
     await file.close();
   }
@@ -182,7 +184,7 @@ export class JobPlan {
     let startLine = 0;
     let header: string[] | undefined;
     if (format === 'csv') {
-      const found = await readCsvHeader(path);
+      const found = await readCsvHeader(path, source);
       if (found === undefined) return undefined;
       ({ header, from, lines: startLine } = found);
       this.#done += from;

@@ -51,6 +51,11 @@ export function isLoadError(error: unknown): boolean {
 const OWN_FRAMES = [new URL('..', import.meta.url).href, fileURLToPath(new URL('..', import.meta.url)), '/node_modules/piscina/'];
 const ITEM_FRAME = /^ {4}at item \d+ of .* \(ordered-pool\)$/;
 
+/** The stack frame that names a record's place: `    at data.csv:12 (ordered-pool map)`. */
+export function locationFrame(at: Location): string {
+  return `    at ${formatLocation(at)} (ordered-pool map)`;
+}
+
 /**
  * Rewrites a record's error for the user: the CLI task's label becomes the user's function's, the
  * pool's `at item N` stack frame becomes the record's file and line, and library frames go.
@@ -61,7 +66,7 @@ export function forUser(error: unknown, at: Location | undefined, ownLabel: stri
     if (error.message.includes(ownLabel)) error.message = error.message.replaceAll(ownLabel, userLabel);
     if (typeof error.stack === 'string') {
       const frames = error.stack.split('\n').flatMap((frame) => {
-        if (ITEM_FRAME.test(frame)) return at === undefined ? [] : [`    at ${formatLocation(at)} (ordered-pool map)`];
+        if (ITEM_FRAME.test(frame)) return at === undefined ? [] : [locationFrame(at)];
         return frame.startsWith('    at ') && OWN_FRAMES.some((own) => frame.includes(own)) ? [] : [frame];
       });
       error.stack = frames.join('\n').replaceAll(ownLabel, userLabel);

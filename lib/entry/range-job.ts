@@ -95,7 +95,9 @@ class Results {
   /** Runs the user's function on one record. */
   async run(record: unknown, line: number): Promise<void> {
     try {
-      let result = this.#fn(record);
+      // Called bare, not as a method: the user's function must not get this object as `this`.
+      const fn = this.#fn;
+      let result = fn(record);
       // Awaiting only real promises keeps a synchronous function free of a microtask per record.
       if (isThenable(result)) result = await result;
       const text = resultLine(result);
@@ -204,9 +206,10 @@ async function eachRow(text: string, header: readonly string[], results: Results
     } catch (error) {
       const found = (error as { lines?: unknown }).lines;
       const line = typeof found === 'number' && found > 0 ? found : 1;
-      // The parser counted lines from this piece's start; the error's own location is `line`.
-      if (error instanceof Error) error.message = error.message.replace(/ (?:at|on) line \d+/g, '');
-      bad = { line, error };
+      // The parser counted lines from this piece's start: its numbers would mislead, and the
+      // record's error carries its file line. Named as the record path names a rejected row.
+      const message = error instanceof Error ? error.message.replace(/ (?:at|on) line \d+/g, '') : String(error);
+      bad = { line, error: Object.assign(new Error(message), { name: 'CsvError', code: (error as { code?: unknown }).code }) };
       try {
         rows = line > 1 ? parseCsv<Row>(rest, { ...options, to_line: line - 1 }) : [];
       } catch {

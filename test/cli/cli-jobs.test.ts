@@ -1,0 +1,110 @@
+/**
+ * `ordered-pool map` on records in bulk, as users run it: regular files go to the threads as byte
+ * ranges, stdin as blocks of lines. The first ranges are 512 bytes, doubling, so a file of tens of
+ * kilobytes crosses several boundaries. `--batch` keeps the record path (a pool call per batch of
+ * records): the reference here.
+ */
+import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
+import test from 'ava';
+import { CLI, FIXTURES, finish, lines, range, reported, run, tempDir } from '../helpers/cli.js';
+
+const temp = tempDir();
+const { file } = temp;
+test.after.always(() => { temp.remove(); });
+
+/** Lines that make boundaries interesting: CRLF, multibyte characters, blank lines, a long one. */
+function mixedText(n: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i % 97 === 5) parts.push('\n');
+    else if (i % 13 === 0) parts.push(`ä€🎉 line ${i} 日本語\r\n`);
+    else if (i === 700) parts.push(`${'long'.repeat(5000)}\n`);
+    else parts.push(`line ${i}\n`);
+  }
+  return parts.join('');
+}
+
+test('byte ranges and stdin blocks write what the record path writes, byte for byte', async (t) => {
+  t.timeout(60_000);
+  const text = `${mixedText(3000)}no trailing newline ü`;
+  const input = file('mixed.txt', text);
+  const reference = await run(['map', FIXTURES, '-e', 'upper', '--batch', '64', input]);
+  t.is(reference.code, 0, reference.stderr);
+  t.is(reference.stdout, `${text.toUpperCase().replace(/\r\n/g, '\n')}\n`);
+  const ranges = await run(['map', FIXTURES, '-e', 'upper', input]);
+  t.is(ranges.code, 0, ranges.stderr);
+  t.is(ranges.stdout, reference.stdout);
+  t.regex(ranges.stderr, /3,001 records in .*, 3,001 written, 0 errors/);
+  const blocks = await run(['map', FIXTURES, '-e', 'upper'], Readable.from([Buffer.from(text)].flatMap((b) => Array.from({ length: Math.ceil(b.length / 777) }, (_, i) => b.subarray(i * 777, (i + 1) * 777)))));
+  t.is(blocks.code, 0, blocks.stderr);
+  t.is(blocks.stdout, reference.stdout);
+});
+
+test('an empty file writes nothing and counts no records', async (t) => {
+  t.timeout(20_000);
+  const result = await run(['map', FIXTURES, '-e', 'upper', file('empty.txt', '')]);
+  t.is(result.code, 0, result.stderr);
+  t.is(result.stdout, '');
+  t.regex(result.stderr, /0 records in .*, 0 written, 0 errors/);
+});
+
+test('a failure in a later range names its line in the file, and the output stops right before it', async (t) => {
+  t.timeout(30_000);
+  const names = range(5000).map((i) => (i === '4320' ? 'bad4321' : i === '2500' ? 'bad2501' : `r${i}`));
+  const input = file('late.txt', `${names.join('\n')}\n`);
+  const recorded = await run(['map', FIXTURES, '-e', 'picky', '--errors', 'record', input]);
+  t.is(recorded.code, 123, recorded.stderr);
+  t.deepEqual(reported(recorded.stderr).map((r) => [r.line, r.file]), [[2501, input], [4321, input]]);
+  t.is(lines(recorded.stdout).length, 4998);
+  const skipped = await run(['map', FIXTURES, '-e', 'picky', '--errors', 'skip', input]);
+  t.regex(skipped.stderr, /5,000 records in .*, 4,998 written, 2 errors/);
+
+  const failed = await run(['map', FIXTURES, '-e', 'picky', input]);
+  t.is(failed.code, 1);
+  t.true(failed.stderr.includes(`record at ${input}:2501 failed: RangeError: cannot handle 'bad2501'`), failed.stderr);
+  t.deepEqual(lines(failed.stdout), names.slice(0, 2500).map((name) => `ok ${name}`));
+});
+
+test('NDJSON in ranges: bad JSON fails on its own line, far into the file', async (t) => {
+  t.timeout(30_000);
+  const records = range(3000).map((i) => (i === '2222' ? '{"id":' : JSON.stringify({ id: Number(i), price: 1, qty: Number(i) })));
+  const input = file('many.ndjson', `${records.join('\n')}\n`);
+  const result = await run(['map', FIXTURES, '-e', 'total', '-f', 'ndjson', '--errors', 'record', input]);
+  t.is(result.code, 123, result.stderr);
+  t.deepEqual(reported(result.stderr).map((r) => [r.line, r.error.name]), [[2223, 'SyntaxError']]);
+  t.deepEqual(lines(result.stdout), range(3000).filter((i) => i !== '2222').map((i) => JSON.stringify({ id: Number(i), total: Number(i) })));
+});
+
+test('CSV in ranges keeps the header; a quoted newline across a range boundary still gives the right rows', async (t) => {
+  t.timeout(30_000);
+  const rows = range(2000).map((i) => `name${i},${i}`);
+  const plain = file('plain.csv', `name,age\n${rows.join('\n')}\n`);
+  const ok = await run(['map', FIXTURES, '-e', 'csvRow', '-f', 'csv', plain]);
+  t.is(ok.code, 0, ok.stderr);
+  t.deepEqual(lines(ok.stdout), range(2000).map((i) => `name${i} is ${i}`));
+
+  // A quoted field with a newline, from just before the first range boundary (512) to after it:
+  // a range starting at 512 would take that newline for the start of a record.
+  const k = rows.findIndex((_, i) => `name,age\n${rows.slice(0, i + 1).join('\n')}\n`.length > 500);
+  const quoted = [...rows.slice(0, k), `"two ${'x'.repeat(40)}\nlines",${k}`, ...rows.slice(k + 1)];
+  const text = `name,age\n${quoted.join('\n')}\n`;
+  t.true(text.indexOf('"two') < 512 && text.indexOf('\nlines"') > 512, 'the quoted newline crosses the first boundary');
+  const crossing = await run(['map', FIXTURES, '-e', 'csvRow', '-f', 'csv', file('quoted.csv', text)]);
+  t.is(crossing.code, 0, crossing.stderr);
+  const want = range(2000).map((i) => `name${i} is ${i}`);
+  want[k] = `two ${'x'.repeat(40)}\nlines is ${k}`;
+  t.is(crossing.stdout, want.map((line) => `${line}\n`).join(''));
+});
+
+test('| head: the reader leaving early ends the run at once, without an error', async (t) => {
+  t.timeout(30_000);
+  const input = file('long.txt', `${range(300_000).join('\n')}\n`);
+  const child = spawn('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${CLI}" map "${FIXTURES}" -e upper "${input}" | head -n 3`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  const result = await finish(child as unknown as Parameters<typeof finish>[0], 20_000);
+  t.is(result.stdout, '0\n1\n2\n');
+  t.is(result.code, 0, result.stderr);
+  t.notRegex(result.stderr, /EPIPE|error:/i);
+});
