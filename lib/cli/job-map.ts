@@ -16,6 +16,7 @@ import type { Counts } from './progress.js';
 import type { JobMeta, JobPlan } from './ranges.js';
 import type { Location } from './records.js';
 import { locationFrame } from './user-errors.js';
+import { nextInOrder, NOT_READY, type RunState } from './next-in-order.js';
 
 /**
  * Jobs in flight per thread: one running, the next ones queued so that a thread never waits for
@@ -36,12 +37,6 @@ export interface JobOutput {
   jobFailed(at: Location | undefined, error: unknown): CliError;
 }
 
-/** Changed by the signal handler between awaits. */
-export interface RunState {
-  interrupted: boolean;
-  waiting: boolean;
-}
-
 /** The range task beside `recordTask`: the same user module and export, in entry/range-mapper. */
 function jobTask(recordTask: Task): Task<readonly [MapJob], JobResult> {
   const url = workerFile(RANGE_MAPPER);
@@ -56,8 +51,6 @@ export function mapJobs(plan: JobPlan, recordTask: Task, queue: TaskQueue): Asyn
   });
 }
 
-const NOT_READY = Symbol('not ready');
-
 /** Writes every job's results in order; resolves with the failure that stopped the run, if any. */
 export async function drainJobs(
   plan: JobPlan, results: AsyncIterator<JobResult>, state: RunState, output: JobOutput,
@@ -70,21 +63,13 @@ export async function drainJobs(
     if (out.closed) return undefined;
     let step: IteratorResult<JobResult> | typeof NOT_READY;
     try {
-      if (state.interrupted) {
-        // After Ctrl-C, only jobs that are already done and next in order are written.
-        step = await Promise.race([results.next(), Promise.resolve(NOT_READY)]);
-      } else {
-        state.waiting = true;
-        step = await results.next();
-      }
+      step = await nextInOrder(results, state);
     } catch (error) {
       // The input failed (a CliError), or a job did as a whole (its thread died).
       if (error instanceof CliError) return error;
       const meta = plan.metas.peekFront();
       const at = meta === undefined ? undefined : { source: meta.source, line: (meta.startLine ?? base) + 1, offset: plan.bytesRead() };
       return output.jobFailed(at, error);
-    } finally {
-      state.waiting = false;
     }
     if (step === NOT_READY || step.done === true) return undefined;
     const meta = plan.finished();

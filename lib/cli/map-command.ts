@@ -20,6 +20,7 @@ import { forUser, isLoadError, loadFailure, oneLine } from './user-errors.js';
 import { planJobs } from './ranges.js';
 import { drainJobs, mapJobs } from './job-map.js';
 import { mainThreadCpuMs } from './thread-cpu.js';
+import { nextInOrder, NOT_READY } from './next-in-order.js';
 
 /**
  * Threads past a few per core only add memory and switching (1,000 threads on 2 cores took 70 s
@@ -44,8 +45,6 @@ function threadCount(requested: number | undefined): number | undefined {
   process.stderr.write(`ordered-pool: warning: --threads ${requested} is more than ${cap} (${THREADS_PER_CORE} per core); using ${cap}\n`);
   return cap;
 }
-
-const NOT_READY = Symbol('not ready');
 
 function mainThreadCpu(): string[] {
   const ms = mainThreadCpuMs();
@@ -130,13 +129,7 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
       if (out.closed) break;
       let step: Step | typeof NOT_READY;
       try {
-        if (state.interrupted) {
-          // After Ctrl-C, only results that are already done and next in order are written.
-          step = await Promise.race([results.next(), Promise.resolve(NOT_READY)]);
-        } else {
-          state.waiting = true;
-          step = await results.next();
-        }
+        step = await nextInOrder(results, state);
       } catch (error) {
         // Fail mode: a record failed (it carries its index), or the input did.
         if (error instanceof CliError) {
@@ -151,8 +144,6 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
         finished(at);
         failure = recordFailed(at, error);
         break;
-      } finally {
-        state.waiting = false;
       }
       if (step === NOT_READY || step.done === true) break;
       if (settled) {
