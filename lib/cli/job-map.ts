@@ -6,8 +6,9 @@
 import { orderedMap } from '../api/ordered-map.js';
 import { task, type Task } from '../core/task.js';
 import type { TaskQueue } from '../pool/task-queue.js';
+import type { Settled } from '../window/ordered-window.js';
 import type { JobResult, MapJob } from '../wire/map-job.js';
-import { decodeError } from '../wire/wire-error.js';
+import { decodeError, encodeError } from '../wire/wire-error.js';
 import { RANGE_MAPPER, workerFile } from '../worker-files.js';
 import type { ErrorsMode } from './args.js';
 import { CliError } from './cli-error.js';
@@ -15,7 +16,7 @@ import type { LineWriter } from './output.js';
 import type { Counts } from './progress.js';
 import type { JobMeta, JobPlan } from './ranges.js';
 import type { Location } from './records.js';
-import { locationFrame } from './user-errors.js';
+import { isLoadError, locationFrame } from './user-errors.js';
 import { nextInOrder, NOT_READY, type RunState } from './next-in-order.js';
 
 /**
@@ -44,40 +45,109 @@ function jobTask(recordTask: Task): Task<readonly [MapJob], JobResult> {
   return task<readonly [MapJob], JobResult>(url, 'mapJob');
 }
 
-export function mapJobs(plan: JobPlan, recordTask: Task, queue: TaskQueue): AsyncIterableIterator<JobResult> {
+/** The jobs' results in order, and a way to run one job again on its own. */
+export interface JobRun {
+  readonly results: AsyncIterableIterator<Settled<JobResult>>;
+  runJob(job: MapJob): Promise<JobResult>;
+}
+
+export function mapJobs(plan: JobPlan, recordTask: Task, queue: TaskQueue): JobRun {
   plan.threads = queue.maxThreads;
-  return orderedMap(plan.jobs(), jobTask(recordTask), {
-    queue, batchSize: 1, highWaterMark: queue.maxThreads * JOBS_PER_THREAD, errors: 'fail',
-  });
+  const mapper = jobTask(recordTask);
+  return {
+    // Settled: a job that fails as a whole is run again in parts, and the jobs after it go on.
+    results: orderedMap(plan.jobs(), mapper, { queue, batchSize: 1, highWaterMark: queue.maxThreads * JOBS_PER_THREAD, errors: 'settle' }),
+    runJob: (job) => queue.run(mapper, job),
+  };
+}
+
+/** The job cut in two anywhere near its middle, or undefined when it holds one line at most. */
+function halves(job: MapJob): [MapJob, MapJob] | undefined {
+  if (job.kind === 'range') {
+    if (job.end - job.start <= 1) return undefined;
+    const middle = job.start + Math.floor((job.end - job.start) / 2);
+    return [{ ...job, end: middle }, { ...job, start: middle }];
+  }
+  // A block is cut after a newline, the last one before its middle or else the first after.
+  const { bytes } = job;
+  const middle = bytes.byteLength >> 1;
+  let cut = bytes.lastIndexOf(10, middle);
+  if (cut === -1) cut = bytes.indexOf(10, middle);
+  if (cut === -1 || cut >= bytes.byteLength - 1) return undefined;
+  return [{ ...job, bytes: bytes.subarray(0, cut + 1) }, { ...job, bytes: bytes.subarray(cut + 1) }];
+}
+
+/** Two consecutive parts' results as one job's. */
+function joined(first: JobResult, second: JobResult): JobResult {
+  const out = new Uint8Array(first.out.byteLength + second.out.byteLength);
+  out.set(first.out);
+  out.set(second.out, first.out.byteLength);
+  const moved = (second.errors ?? []).map((e) => ({ ...e, line: e.line + first.lines, at: e.at + first.out.byteLength }));
+  const errors = [...first.errors ?? [], ...moved];
+  return {
+    out, lines: first.lines + second.lines, records: first.records + second.records, written: first.written + second.written,
+    errors: errors.length === 0 ? null : errors, runMs: first.runMs + second.runMs,
+  };
+}
+
+/**
+ * A job failed as a whole (a record ended its thread): its halves run again, and theirs, until
+ * the failure is down to one line, which becomes that record's error. Every other record keeps
+ * its result, as on the record path, for a few pool calls per halving.
+ */
+async function inParts(job: MapJob, run: JobRun, failure: unknown): Promise<JobResult> {
+  const parts = halves(job);
+  if (parts === undefined) return { out: new Uint8Array(0), lines: 1, records: 1, written: 0, errors: [{ line: 1, at: 0, error: encodeError(failure) }], runMs: 0 };
+  const first = await attempt(parts[0], run);
+  if (job.stopAtError && first.errors !== null) return first;
+  return joined(first, await attempt(parts[1], run));
+}
+
+async function attempt(job: MapJob, run: JobRun): Promise<JobResult> {
+  try {
+    return await run.runJob(job);
+  } catch (error) {
+    // Nothing can run if the module does not load: no halving finds a record to blame.
+    if (isLoadError(error)) throw error;
+    return inParts(job, run, error);
+  }
 }
 
 /** Writes every job's results in order; resolves with the failure that stopped the run, if any. */
-export async function drainJobs(
-  plan: JobPlan, results: AsyncIterator<JobResult>, state: RunState, output: JobOutput,
-): Promise<CliError | undefined> {
+export async function drainJobs(plan: JobPlan, run: JobRun, state: RunState, output: JobOutput): Promise<CliError | undefined> {
   const { out } = output;
   let base = 0;
   for (;;) {
     if (out.blocked !== undefined) await out.blocked;
     out.check();
     if (out.closed) return undefined;
-    let step: IteratorResult<JobResult> | typeof NOT_READY;
+    let step: IteratorResult<Settled<JobResult>> | typeof NOT_READY;
     try {
-      step = await nextInOrder(results, state);
+      step = await nextInOrder(run.results, state);
     } catch (error) {
-      // The input failed (a CliError), or a job did as a whole (its thread died).
+      // The input failed (a CliError), or reading it did.
       if (error instanceof CliError) return error;
-      const meta = plan.metas.peekFront();
-      const at = meta === undefined ? undefined : { source: meta.source, line: (meta.startLine ?? base) + 1, offset: plan.bytesRead() };
-      return output.jobFailed(at, error);
+      return output.jobFailed(undefined, error);
     }
     if (step === NOT_READY || step.done === true) return undefined;
+    const item = step.value;
+    const head = plan.metas.peekFront()!;
+    if (head.startLine !== undefined) base = head.startLine;
+    let result: JobResult;
+    if (item.status === 'fulfilled') {
+      result = item.value;
+      plan.sizer.record(head.bytes, result.runMs);
+    } else {
+      try {
+        result = await inParts(head.job, run, item.reason);
+      } catch (error) {
+        return output.jobFailed({ source: head.source, line: base + 1, offset: plan.bytesRead() }, error);
+      }
+    }
     const meta = plan.finished();
-    if (meta.startLine !== undefined) base = meta.startLine;
-    plan.sizer.record(meta.bytes, step.value.runMs);
-    const failure = writeJob(step.value, meta, base, plan.bytesRead(), output);
+    const failure = writeJob(result, meta, base, plan.bytesRead(), output);
     if (failure !== undefined) return failure;
-    base += step.value.lines;
+    base += result.lines;
   }
 }
 

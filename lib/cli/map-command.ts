@@ -105,21 +105,21 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
   const results: AsyncIterator<Settled<string | undefined> | string | undefined> = settled
     ? orderedMap(input.values, fn, { ...options, errors: 'settle' })
     : orderedMap(input.values, fn, { ...options, errors: 'fail' });
-  const jobResults = jobs === undefined ? undefined : mapJobs(jobs, fn, queue);
+  const jobRun = jobs === undefined ? undefined : mapJobs(jobs, fn, queue);
 
   // Changed by the signal handler between awaits, hence an object rather than narrowable locals.
   const state = { interrupted: false, waiting: false };
   interrupt.onInterrupt = () => {
     state.interrupted = true;
     // Waiting means the next record in order is not done: nothing more belongs to the output.
-    if (state.waiting) void (jobResults ?? results).return?.();
+    if (state.waiting) void (jobRun?.results ?? results).return?.();
   };
 
   let failure: CliError | undefined;
   type Step = IteratorResult<Settled<string | undefined> | string | undefined>;
   try {
-    if (jobs !== undefined && jobResults !== undefined) {
-      failure = await drainJobs(jobs, jobResults, state, {
+    if (jobs !== undefined && jobRun !== undefined) {
+      failure = await drainJobs(jobs, jobRun, state, {
         out, counts, errors: args.errors, recordError, recordFailed,
         jobFailed: (at, error) => (isLoadError(error) ? setUpFailure(error) : recordFailed(at, error)),
       });
@@ -163,7 +163,7 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
     }
   } finally {
     interrupt.onInterrupt = undefined;
-    await (jobResults ?? results).return?.();
+    await (jobRun?.results ?? results).return?.();
     progress.stop();
     await queue.close({ force: true });
   }

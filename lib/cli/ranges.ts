@@ -14,7 +14,6 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { Denque } from '../core/util.js';
-import { transfer } from '../wire/cloneable.js';
 import type { MapJob } from '../wire/map-job.js';
 import type { MapArgs } from './args.js';
 import { CliError } from './cli-error.js';
@@ -28,6 +27,8 @@ export interface JobMeta {
   readonly startLine: number | undefined;
   /** Input bytes the job covers, for sizing the next ones. */
   readonly bytes: number;
+  /** The job itself, to run again in parts if it fails as a whole (see job-map.ts). */
+  readonly job: MapJob;
 }
 
 /**
@@ -171,8 +172,9 @@ export class JobPlan {
     return undefined;
   }
 
-  #push(source: string, startLine: number | undefined, bytes: number): void {
-    this.metas.push({ source, startLine, bytes });
+  #push(source: string, startLine: number | undefined, bytes: number, job: MapJob): MapJob {
+    this.metas.push({ source, startLine, bytes, job });
+    return job;
   }
 
   async* #ranges(source: string): AsyncGenerator<MapJob, undefined, undefined> {
@@ -193,9 +195,8 @@ export class JobPlan {
     for (let start = from; start < limit;) {
       const tail = Math.ceil((limit - start) / (this.threads * TAIL_JOBS_PER_THREAD));
       const end = Math.min(limit, start + Math.min(this.sizer.next(), Math.max(FIRST_JOB_BYTES, tail)));
-      this.#push(source, first ? startLine : undefined, end - start);
+      yield this.#push(source, first ? startLine : undefined, end - start, { kind: 'range', path, start, end, limit, format, header, stopAtError });
       first = false;
-      yield { kind: 'range', path, start, end, limit, format, header, stopAtError };
       start = end;
     }
     return undefined;
@@ -206,10 +207,12 @@ export class JobPlan {
     const stopAtError = this.#args.errors === 'fail';
     const stream: Readable = source === '-' ? process.stdin : createReadStream(source, { highWaterMark: READ_CHUNK });
     let first = true;
+    // Copied to the thread, not moved: the main thread keeps the bytes until the job is written,
+    // to run them again in parts if the job fails as a whole.
     const block = (bytes: Uint8Array): MapJob => {
-      this.#push(source, first ? 0 : undefined, bytes.byteLength);
+      const job = this.#push(source, first ? 0 : undefined, bytes.byteLength, { kind: 'block', bytes, format, stopAtError });
       first = false;
-      return transfer({ kind: 'block', bytes, format, stopAtError }, [bytes.buffer as ArrayBuffer]);
+      return job;
     };
     try {
       for await (const whole of cutAtNewlines(stream, () => this.sizer.next())) yield block(whole);
@@ -225,7 +228,7 @@ export class JobPlan {
   }
 }
 
-/** A copy in a buffer of its own, so that it can be moved to a thread. */
+/** A copy in a buffer of its own, not a view of a stream's chunk: the chunk's other bytes may be freed. */
 function own(bytes: Uint8Array): Uint8Array {
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);

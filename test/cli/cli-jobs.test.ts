@@ -108,3 +108,25 @@ test('| head: the reader leaving early ends the run at once, without an error', 
   t.is(result.code, 0, result.stderr);
   t.notRegex(result.stderr, /EPIPE|error:/i);
 });
+
+test('a record that ends its thread fails alone: the job is run again in halves, and every other record is written', async (t) => {
+  t.timeout(60_000);
+  const names = [...range(3000), 'die', ...range(2000).map((i) => `after ${i}`)];
+  const text = `${names.join('\n')}\n`;
+  const want = names.filter((name) => name !== 'die').map((name) => `${name}\n`).join('');
+  const input = file('dies.txt', text);
+  const fromFile = await run(['map', FIXTURES, '-e', 'dieOn', '--errors', 'record', input], undefined, 50_000);
+  t.is(fromFile.code, 123, fromFile.stderr);
+  t.is(fromFile.stdout, want);
+  t.deepEqual(reported(fromFile.stderr).map((r) => [r.line, r.file, r.error.name]), [[3001, input, 'WorkerExitError']]);
+
+  const fromPipe = await run(['map', FIXTURES, '-e', 'dieOn', '--errors', 'record'], text, 50_000);
+  t.is(fromPipe.code, 123, fromPipe.stderr);
+  t.is(fromPipe.stdout, want);
+  t.deepEqual(reported(fromPipe.stderr).map((r) => [r.line, r.error.name]), [[3001, 'WorkerExitError']]);
+
+  const failing = await run(['map', FIXTURES, '-e', 'dieOn', input], undefined, 50_000);
+  t.is(failing.code, 1);
+  t.true(failing.stderr.includes(`record at ${input}:3001 failed: WorkerExitError`), failing.stderr);
+  t.is(failing.stdout, range(3000).map((name) => `${name}\n`).join(''));
+});
