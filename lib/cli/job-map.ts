@@ -138,10 +138,13 @@ export async function drainJobs(plan: JobPlan, run: JobRun, state: RunState, out
       result = item.value;
       plan.sizer.record(head.bytes, result.runMs);
     } else {
+      const at = { source: head.source, line: base + 1, offset: plan.bytesRead() };
+      // The module does not load in the threads: no part of the job could run either.
+      if (isLoadError(item.reason)) return output.jobFailed(at, item.reason);
       try {
         result = await inParts(head.job, run, item.reason);
       } catch (error) {
-        return output.jobFailed({ source: head.source, line: base + 1, offset: plan.bytesRead() }, error);
+        return output.jobFailed(at, error);
       }
     }
     const meta = plan.finished();
