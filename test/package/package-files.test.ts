@@ -25,7 +25,7 @@ test('the tarball holds dist/lib with every worker entry, LICENSE and README; no
   }
   // Every file a thread starts from, named where the library names them.
   const entries = WORKER_FILES.map((file) => `dist/lib/${file}`);
-  t.is(entries.length, 4);
+  t.is(entries.length, 5);
   for (const entry of entries) t.true(files.includes(entry), `worker entry ${entry} is packed`);
   t.deepEqual(files.filter((file) => !file.startsWith('dist/lib/') && !['LICENSE', 'README.md', 'package.json'].includes(file)), []);
   t.deepEqual(files.filter((file) => file.endsWith('.map') || file.includes('/test/') || /(?<!\.d)\.m?ts$/.test(file)), []);
