@@ -3,10 +3,10 @@
  * loop here costs a fraction of a microsecond each, where a pool call costs tens.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { parentPort, receiveMessageOnPort, threadId, workerData, type MessagePort, type Transferable } from 'node:worker_threads';
+import { MessagePort, parentPort, receiveMessageOnPort, threadId, workerData, type Transferable } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { postable } from '../wire/cloneable.js';
-import { TaskLoadError } from '../core/errors.js';
+import { NotCloneableError, TaskLoadError } from '../core/errors.js';
 import { loadTask, type TaskFunction } from '../wire/load-task.js';
 import { isThenable } from '../core/util.js';
 import { encodeError, type WireError } from '../wire/wire-error.js';
@@ -67,9 +67,75 @@ interface Answer {
   readonly transferList: Transferable[];
 }
 
+type Post = (message: unknown, transferList: readonly Transferable[]) => void;
+
+/**
+ * Posts a batch's answer. Each value was checked before (see `postable`), but clone can still
+ * refuse one the check passed (a host object, a buffer detached meanwhile): then only the items
+ * whose values fail to clone on their own fail, with NotCloneableError, and the rest of the batch
+ * keeps its results. If even that fails, every item fails with the reason; the call answers.
+ */
+function postAnswer(post: Post, response: BatchResponse, transferList: readonly Transferable[]): void {
+  try {
+    post(response, transferList);
+    return;
+  } catch {
+    // Found again below, item by item.
+  }
+  let failure: unknown;
+  try {
+    post(isolateUncloneable(response), transferList);
+    return;
+  } catch (error) {
+    failure = error;
+  }
+  const wire = encodeError(new NotCloneableError(`The batch's answer could not be posted: ${String((failure as Error | undefined)?.message ?? failure)}`));
+  post({ values: [], errors: response.values.map((_, i) => [i, wire]), runMs: response.runMs } satisfies BatchResponse, []);
+}
+
+function isolateUncloneable(response: BatchResponse): BatchResponse {
+  const errors = [...response.errors ?? []];
+  const values = response.values.map((value, i) => {
+    try {
+      structuredClone(value);
+      return value;
+    } catch (error) {
+      // Moved ports are refused without their transfer list; the check before passed them.
+      if ((error as { code?: unknown }).code === 'ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST') return value;
+      errors.push([i, encodeError(new NotCloneableError(`The task's result is not cloneable: ${(error as Error).message}`))]);
+      return undefined;
+    }
+  });
+  return { values, errors, runMs: response.runMs };
+}
+
+/** Answers handed to piscina: it posts them on its own port, through the patch below. */
+const answers = new WeakSet<object>();
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with its port as `this` below
+const postMessage = MessagePort.prototype.postMessage as (this: MessagePort, message: unknown, transferList?: readonly Transferable[]) => void;
+/*
+ * piscina posts the value a call returns on a port of its own, and when that fails it throws the
+ * error out of the thread: the call never answers (the thread had to be ended, failing the whole
+ * batch and sending it again, three times). Wrapping postMessage is the one way to see that post
+ * fail; only piscina's messages that carry one of our answers are handled, anything else passes.
+ */
+MessagePort.prototype.postMessage = function post(this: MessagePort, message: unknown, transferList?: readonly Transferable[]): void {
+  const result = (message as { result?: unknown } | null)?.result;
+  if (typeof result !== 'object' || result === null || !answers.has(result)) {
+    postMessage.call(this, message, transferList);
+    return;
+  }
+  postAnswer(
+    (response, list) => { postMessage.call(this, { ...(message as object), result: response }, list); },
+    result as BatchResponse,
+    transferList ?? [],
+  );
+};
+
 export default async function runPoolCall(request: BatchRequest | LaneRequest): Promise<BatchResponse | object> {
   if ('lane' in request) return serveLane(request.lane);
   const { response, transferList } = await runBatch(request);
+  answers.add(response);
   if (transferList.length === 0) return response;
   // piscina moves a result only when it is marked by its own `move`, which lives in its module.
   move ??= (await import('piscina')).move as (value: object) => object;
@@ -94,9 +160,9 @@ function serveLane(lane: MessagePort): Promise<BatchResponse> {
 async function answerOnLane(lane: MessagePort, request: BatchRequest): Promise<void> {
   try {
     const { response, transferList } = await runBatch(request);
-    lane.postMessage(response satisfies LaneAnswer, transferList);
+    postAnswer((message, list) => { lane.postMessage(message, list); }, response, transferList);
   } catch (error) {
-    // A response that failed to post: the main thread fails the call with this error.
+    // The batch failed as a whole: the main thread fails the call with this error.
     lane.postMessage({ failure: encodeError(error) } satisfies LaneAnswer);
   }
   awaitNextCall(lane);

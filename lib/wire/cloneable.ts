@@ -107,7 +107,7 @@ export function findUncloneable(value: unknown, moved: readonly Transferable[] =
   switch (typeof value) {
     case 'function': return 'a function';
     case 'symbol': return 'a symbol';
-    case 'object': return value === null ? undefined : walk(value, '', new Set(), 0, moved);
+    case 'object': return value === null ? undefined : walk(value, '', { seen: new Set(), open: new Set(), moved }, 0);
     default: return undefined;
   }
 }
@@ -118,13 +118,29 @@ function isMoveOnly(value: object): boolean {
     || value instanceof TransformStream;
 }
 
-function walk(value: object, path: string, seen: Set<object>, depth: number, moved: readonly Transferable[]): string | undefined {
-  if (seen.has(value) || depth > 64) return undefined;
+/**
+ * Deeper than this the walk gives up and refuses the value. Clone itself goes deeper, but a walk
+ * that stopped early (it once stopped at 64) passed a function 70 levels down, and the batch's
+ * whole answer then failed to post.
+ */
+const MAX_WALK_DEPTH = 1000;
+
+interface Walk {
+  readonly seen: Set<object>;
+  /** Errors whose `cause` is being walked: meeting one again is a cycle clone cannot rebuild. */
+  readonly open: Set<object>;
+  readonly moved: readonly Transferable[];
+}
+
+function walk(value: object, path: string, state: Walk, depth: number): string | undefined {
+  if (state.open.has(value)) return `an Error whose cause leads back to it${at(path)}`;
+  if (state.seen.has(value)) return undefined;
+  if (depth > MAX_WALK_DEPTH) return `an object nested deeper than ${MAX_WALK_DEPTH} levels${at(path)}`;
   // Before anything reads it: a proxy looks like its target to every check below, and through
   // piscina its clone failure ends the thread, and its batch would be sent again to fail alike.
   if (types.isProxy(value)) return `a Proxy${at(path)}`;
   if (isMoveOnly(value)) {
-    return moved.includes(value as Transferable) ? undefined : `a ${value.constructor.name}${at(path)} that is not moved (list it in transfer())`;
+    return state.moved.includes(value as Transferable) ? undefined : `a ${value.constructor.name}${at(path)} that is not moved (list it in transfer())`;
   }
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) {
     return undefined;
@@ -133,13 +149,32 @@ function walk(value: object, path: string, seen: Set<object>, depth: number, mov
   if (value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) {
     return `a ${value.constructor.name}${at(path)}`;
   }
-  seen.add(value);
+  state.seen.add(value);
   const check = (inner: unknown, innerPath: string): string | undefined => {
     if (typeof inner === 'function') return `a function${at(innerPath)}`;
     if (typeof inner === 'symbol') return `a symbol${at(innerPath)}`;
-    if (typeof inner === 'object' && inner !== null) return walk(inner, innerPath, seen, depth + 1, moved);
+    if (typeof inner === 'object' && inner !== null) return walk(inner, innerPath, state, depth + 1);
     return undefined;
   };
+  const field = (key: string): string | undefined => {
+    let inner: unknown;
+    try {
+      inner = (value as Record<string, unknown>)[key];
+    } catch (error) {
+      // Clone reads every field, and a getter that throws would fail the whole message.
+      return `a getter that threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}${at(`${path}.${key}`)}`;
+    }
+    return check(inner, `${path}.${key}`);
+  };
+  if (types.isNativeError(value) || value instanceof Error) {
+    // Clone copies an error's message, stack and cause, not its other fields; a cause that leads
+    // back to the error is sent, but the other side cannot rebuild it.
+    if (!Object.hasOwn(value, 'cause')) return undefined;
+    state.open.add(value);
+    const found = field('cause');
+    state.open.delete(value);
+    return found;
+  }
   if (value instanceof Map) {
     for (const [key, inner] of value) {
       const found = check(key, `${path}<key>`) ?? check(inner, `${path}.get(${String(key)})`);
@@ -162,7 +197,7 @@ function walk(value: object, path: string, seen: Set<object>, depth: number, mov
     return undefined;
   }
   for (const key of Object.keys(value)) {
-    const found = check((value as Record<string, unknown>)[key], `${path}.${key}`);
+    const found = field(key);
     if (found !== undefined) return found;
   }
   return undefined;

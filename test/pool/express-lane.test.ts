@@ -9,37 +9,28 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { TaskQueue } from '../../lib/pool/task-queue.js';
 import { task } from '../../lib/core/task.js';
-import { TimeoutError, WorkerExitError } from '../../lib/core/errors.js';
+import { NotCloneableError, TimeoutError, WorkerExitError } from '../../lib/core/errors.js';
 import { leakGuard, tasks, within } from '../helpers/index.js';
 
 const laneFixtures = new URL('../fixtures/lane.js', import.meta.url);
-const returnsDeepProxy = task<[]>(laneFixtures, 'returnsDeepProxy');
+const returnsDeepCollator = task<[]>(laneFixtures, 'returnsDeepCollator');
 const threadIdOf = task<[], number>(new URL('../fixtures/faults.js', import.meta.url), 'workerId');
 
-test.serial('a result that fails to clone on the lane fails its call with DataCloneError, and the thread is kept', async (t) => {
-  t.timeout(20_000);
-  const guard = leakGuard(t);
-  const queue = new TaskQueue({ maxThreads: 1 });
-  const before = await queue.run(threadIdOf);
-  await t.throwsAsync(queue.run(returnsDeepProxy), { name: 'DataCloneError', message: /could not be cloned/ });
-  t.is(await queue.run(threadIdOf), before, 'same thread');
-  await within(queue.close(), 10_000);
-  await guard.check();
-});
-
-test.serial('without the lane the same result ends its thread, for piscina cannot answer that call', async (t) => {
-  t.timeout(20_000);
-  const guard = leakGuard(t);
-  const queue = new TaskQueue({ maxThreads: 1, expressLane: false });
-  const strays: unknown[] = [];
-  queue.on('error', (error) => { strays.push(error); });
-  const before = await queue.run(threadIdOf);
-  await t.throwsAsync(queue.run(returnsDeepProxy), { instanceOf: WorkerExitError });
-  t.true(strays.length > 0 && strays.every((e) => (e as Error).name === 'DataCloneError'), 'the clone error is reported as a stray error');
-  t.not(await queue.run(threadIdOf), before, 'a new thread');
-  await within(queue.close(), 10_000);
-  await guard.check();
-});
+for (const expressLane of [true, false]) {
+  test.serial(`a result that passes the check and fails to post fails its call with NotCloneableError; the thread is kept (expressLane ${expressLane})`, async (t) => {
+    t.timeout(20_000);
+    const guard = leakGuard(t);
+    const queue = new TaskQueue({ maxThreads: 1, expressLane });
+    const strays: unknown[] = [];
+    queue.on('error', (error) => { strays.push(error); });
+    const before = await queue.run(threadIdOf);
+    await t.throwsAsync(within(queue.run(returnsDeepCollator), 5000), { instanceOf: NotCloneableError, message: /Collator.*could not be cloned/ });
+    t.is(await queue.run(threadIdOf), before, 'same thread');
+    t.deepEqual(strays, []);
+    await within(queue.close(), 10_000);
+    await guard.check();
+  });
+}
 
 test.serial('a thread that dies under a lane call fails that call only; the next call opens a new lane', async (t) => {
   t.timeout(20_000);
