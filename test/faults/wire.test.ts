@@ -4,6 +4,9 @@
  * flattened or fail its own item with NotCloneableError; never hang a call, fail its batch-mates,
  * end the thread or crash the main process.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { TaskQueue } from '../../lib/pool/task-queue.js';
 import { OrderedItemProducer } from '../../lib/api/ordered-item-producer.js';
@@ -12,7 +15,9 @@ import { task } from '../../lib/core/task.js';
 import { NotCloneableError } from '../../lib/core/errors.js';
 import { decodeError, encodeError } from '../../lib/wire/wire-error.js';
 import type { Settled } from '../../lib/window/ordered-window.js';
+import { spawnActor } from '../../lib/tools/spawn-actor.js';
 import { runModule } from '../helpers/child.js';
+import type { Inventory } from '../fixtures/actors.js';
 import { collect, leakGuard, range, within } from '../helpers/index.js';
 import { mutualCause, selfCause } from '../fixtures/wire-faults.js';
 
@@ -166,6 +171,35 @@ test.serial('a startInThread consumer that throws a self-caused error rejects st
   t.is(error.cause, error);
   await queue.close();
   await guard.check();
+});
+
+test.serial('a spawned actor method that throws a self-caused error rejects that call with it; the actor goes on', async (t) => {
+  t.timeout(20_000);
+  const guard = leakGuard(t);
+  const actor = await within(spawnActor<Inventory>(new URL('../fixtures/actors.js', import.meta.url), 'Inventory'), 10_000);
+  const error = await t.throwsAsync(within(actor.sync.selfCaused(), 5000, 'the call'), { message: 'actor self-caused' });
+  t.is(error.cause, error);
+  t.is(await within(actor.sync.add('apples', 2), 5000), 2);
+  await actor.terminate();
+  await guard.check();
+});
+
+test('a CLI mapper that throws a self-caused error is a record error at its line; the run ends', async (t) => {
+  t.timeout(30_000);
+  const cli = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
+  const child = spawn(process.execPath, [cli, 'map', fileURLToPath(wire), '-e', 'cliSelfCaused', '--errors', 'record', '--threads', '1']);
+  child.stdin.end('a\nbad\nc\n');
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  try {
+    await within(once(child, 'close'), 20_000, 'the CLI');
+  } finally {
+    child.kill('SIGKILL');
+  }
+  t.is(stdout, 'A\nC\n');
+  t.regex(stderr, /"line":2.*self-caused line bad/);
 });
 
 test('the main process does not crash or hang when a task throws, or a thread consumer throws, an error with a cyclic cause', async (t) => {
