@@ -270,8 +270,9 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
             return;
           }
           if (!settle()) return;
+          const what = this.#board.loading(slot) ? `Loading the module of ${label}` : label;
           this.#stop(slot);
-          reject(new BatchFailure(new TimeoutError(limit, label), item, true));
+          reject(new BatchFailure(new TimeoutError(limit, what), item, true));
         };
         const arm = (ms: number): void => {
           // Past MAX_TIMER_MS Node fires after 1 ms instead; `check` re-arms for what is left.
