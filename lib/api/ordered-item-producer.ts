@@ -26,6 +26,8 @@ implements AsyncIterable<Yielded<T, E>>, AsyncDisposable {
   #iterated = false;
   #consumer: Promise<unknown> | undefined;
   #stopping: Promise<unknown> | undefined;
+  /** Aborted by `stopProducing()`: a `startInThread` consumer's thread is ended if it does not return. */
+  readonly #hardStop = new AbortController();
 
   constructor(options?: OrderedOptions<E>) {
     this.#options = resolveOptions(options);
@@ -95,9 +97,15 @@ implements AsyncIterable<Yielded<T, E>>, AsyncDisposable {
     return this.#stopping;
   }
 
-  /** Hard end: queued items are dropped and their promises reject with `StoppedError`; running ones are aborted; iteration ends. */
+  /**
+   * Hard end: queued items are dropped and their promises reject with `StoppedError`; running ones
+   * are aborted; iteration ends. A `startInThread` consumer that has not returned 1 s later (one
+   * blocked for good, or in an endless loop) has its thread ended, and `stop()` rejects with
+   * `StoppedError`.
+   */
   stopProducing(): void {
     this.#window.cancel(new StoppedError('stopProducing() was called'), false);
+    this.#hardStop.abort();
   }
 
   /**
@@ -138,10 +146,11 @@ implements AsyncIterable<Yielded<T, E>>, AsyncDisposable {
   ): Promise<Awaited<R>> {
     assertTask(consumer, 'consumer');
     const { highWaterMark, errors } = this.#options;
+    const hardStop = this.#hardStop.signal;
     return this.start(async (items) => {
       // Loaded by the first thread consumer rather than by `import 'ordered-pool'`.
       const { consumeInThread } = await import('./thread-consumer.js');
-      return consumeInThread<Awaited<R>>(items, consumer, args, { highWaterMark, settled: errors === 'settle' });
+      return consumeInThread<Awaited<R>>(items, consumer, args, { highWaterMark, settled: errors === 'settle', hardStop });
     });
   }
 

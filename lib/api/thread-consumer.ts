@@ -6,7 +6,7 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type Transferable } from 'node:worker_threads';
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { prepareArgs } from '../wire/cloneable.js';
-import { WorkerExitError } from '../core/errors.js';
+import { StoppedError, WorkerExitError } from '../core/errors.js';
 import { closeSource } from '../window/sources.js';
 import type { Task } from '../core/task.js';
 import {
@@ -24,10 +24,19 @@ import { THREAD_CONSUMER_HOST, workerFile } from '../worker-files.js';
  */
 export const MAX_HANDOFF = 32;
 
+/**
+ * Ms a consumer has, after a hard stop, to leave its loop and return before its thread is ended:
+ * one blocked for good (`Atomics.wait`, a lock) or looping without end would otherwise keep
+ * `stop()` pending and the process alive.
+ */
+export const STOP_GRACE_MS = 1000;
+
 export interface ThreadConsumerOptions {
   readonly highWaterMark: number;
   /** The items are `Settled` records: their `reason` is sent as a wire error. */
   readonly settled: boolean;
+  /** Aborted by `stopProducing()`: the stream ends, and the thread too after {@link STOP_GRACE_MS}. */
+  readonly hardStop?: AbortSignal;
 }
 
 function encodeSettled(record: unknown): unknown {
@@ -147,7 +156,18 @@ export function consumeInThread<R>(
     outcome ??= { error };
     stop();
   });
+  let grace: NodeJS.Timeout | undefined;
+  // The stream itself ends by the hard stop: a consumer that reads on sees the end and returns.
+  const endAfterGrace = (): void => {
+    grace = setTimeout(() => {
+      outcome ??= { error: new StoppedError(`stopProducing() was called and the consumer did not return within ${STOP_GRACE_MS} ms, so its thread was ended`) };
+      void worker.terminate();
+    }, STOP_GRACE_MS);
+  };
+  options.hardStop?.addEventListener('abort', endAfterGrace, { once: true });
   worker.on('exit', (code) => {
+    clearTimeout(grace);
+    options.hardStop?.removeEventListener('abort', endAfterGrace);
     // The thread's last messages travel on the port, which may not have delivered them yet.
     for (let left = receiveMessageOnPort(port); left !== undefined; left = receiveMessageOnPort(port)) {
       onMessage(left.message as FromConsumer);
