@@ -11,6 +11,7 @@ import { loadTask, type TaskFunction } from '../wire/load-task.js';
 import { isThenable } from '../core/util.js';
 import { encodeError, type WireError } from '../wire/wire-error.js';
 import { beginSlot, endSlot, loadSlot, noteFault, noteItem } from '../wire/progress-board.js';
+import { guardIdleWait, WAIT_REFUSED } from './idle-wait.js';
 import {
   STRAY_ERROR, type BatchRequest, type BatchResponse, type LaneAnswer, type LaneRequest, type RunnerData, type StrayErrorMessage,
 } from '../wire/messages.js';
@@ -26,6 +27,7 @@ let move: ((value: object) => object) | undefined;
  * 'error') instead of letting the thread die keeps it from failing whichever batch runs next.
  */
 function reportStray(error: unknown): void {
+  if (error === WAIT_REFUSED) return;
   const message: StrayErrorMessage = { [STRAY_ERROR]: true, error: encodeError(error) };
   parentPort?.postMessage(message);
   // piscina throws here when a response fails to post; its call would then never answer. Ending
@@ -40,6 +42,7 @@ function isPostFailure(error: unknown): boolean {
 }
 process.on('uncaughtException', reportStray);
 process.on('unhandledRejection', reportStray);
+guardIdleWait();
 
 /** Slots of the calls this thread has begun and not finished. */
 const active = new Set<number>();
@@ -132,8 +135,23 @@ MessagePort.prototype.postMessage = function post(this: MessagePort, message: un
   );
 };
 
+/** A pool call began its run in this turn of the event loop (see runPoolCall). */
+let busyTurn = false;
+const endTurn = (): void => { busyTurn = false; };
+
 export default async function runPoolCall(request: BatchRequest | LaneRequest): Promise<BatchResponse | object> {
   if ('lane' in request) return serveLane(request.lane);
+  // piscina takes every call waiting for this thread in one go when it wakes (atomics 'sync') and
+  // starts them all; their runs then follow each other in microtasks, and piscina posts a call's
+  // answer a few microtasks after it returns, so that answer waited for the whole run of the call
+  // behind it (a 300 ms call answered after 1.8 s). A call that would begin in the turn another
+  // began in starts in the next one instead, after the answers before it have been posted.
+  if (busyTurn) await new Promise(setImmediate);
+  if (!busyTurn) {
+    busyTurn = true;
+    // Unref'd: a thread with nothing else to do may sleep in Atomics.wait (see idle-wait.ts).
+    setImmediate(endTurn).unref();
+  }
   const { response, transferList } = await runBatch(request);
   answers.add(response);
   if (transferList.length === 0) return response;
