@@ -30,8 +30,9 @@ function reportStray(error: unknown): void {
   if (error === WAIT_REFUSED) return;
   const message: StrayErrorMessage = { [STRAY_ERROR]: true, error: encodeError(error) };
   parentPort?.postMessage(message);
-  // piscina throws here when a response fails to post; its call would then never answer. Ending
-  // the thread turns that into a WorkerExitError for the batch instead of a hang.
+  // piscina throws here when a message of its own fails to post (our answers never do, see
+  // postAnswer); its call would then never answer. Ending the thread turns that into a
+  // WorkerExitError for the batch instead of a hang.
   if (isPostFailure(error)) process.exit(1);
 }
 
@@ -118,9 +119,9 @@ const answers = new WeakSet<object>();
 const postMessage = MessagePort.prototype.postMessage as (this: MessagePort, message: unknown, transferList?: readonly Transferable[]) => void;
 /*
  * piscina posts the value a call returns on a port of its own, and when that fails it throws the
- * error out of the thread: the call never answers (the thread had to be ended, failing the whole
- * batch and sending it again, three times). Wrapping postMessage is the one way to see that post
- * fail; only piscina's messages that carry one of our answers are handled, anything else passes.
+ * error out of the thread and the call never answers; ending the thread instead would fail every
+ * item of the batch, each sent again to fail alike. Wrapping postMessage is the one way to see
+ * that post fail; only piscina's messages that carry one of our answers are handled.
  */
 MessagePort.prototype.postMessage = function post(this: MessagePort, message: unknown, transferList?: readonly Transferable[]): void {
   const result = (message as { result?: unknown } | null)?.result;
@@ -143,9 +144,9 @@ export default async function runPoolCall(request: BatchRequest | LaneRequest): 
   if ('lane' in request) return serveLane(request.lane);
   // piscina takes every call waiting for this thread in one go when it wakes (atomics 'sync') and
   // starts them all; their runs then follow each other in microtasks, and piscina posts a call's
-  // answer a few microtasks after it returns, so that answer waited for the whole run of the call
-  // behind it (a 300 ms call answered after 1.8 s). A call that would begin in the turn another
-  // began in starts in the next one instead, after the answers before it have been posted.
+  // answer a few microtasks after it returns, so that answer would wait for the whole run of the
+  // call behind it. A call that would begin in the turn another began in starts in the next one
+  // instead, after the answers before it have been posted.
   if (busyTurn) await new Promise(setImmediate);
   if (!busyTurn) {
     busyTurn = true;

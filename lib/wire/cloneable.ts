@@ -119,9 +119,8 @@ function isMoveOnly(value: object): boolean {
 }
 
 /**
- * Deeper than this the walk gives up and refuses the value. Clone itself goes deeper, but a walk
- * that stopped early (it once stopped at 64) passed a function 70 levels down, and the batch's
- * whole answer then failed to post.
+ * Deeper than this the walk refuses the value rather than pass it unchecked: an uncloneable value
+ * below the depth checked fails the post of the whole batch's answer, not just its own item.
  */
 const MAX_WALK_DEPTH = 1000;
 
