@@ -10,7 +10,7 @@ import { NotCloneableError, TaskLoadError } from '../core/errors.js';
 import { loadTask, type TaskFunction } from '../wire/load-task.js';
 import { isThenable } from '../core/util.js';
 import { encodeError, type WireError } from '../wire/wire-error.js';
-import { beginSlot, endSlot, loadSlot, noteFault, noteItem } from '../wire/progress-board.js';
+import { beginSlot, endSlot, loadedSlot, loadSlot, noteFault, noteItem } from '../wire/progress-board.js';
 import { guardIdleWait, WAIT_REFUSED } from './idle-wait.js';
 import {
   STRAY_ERROR, type BatchRequest, type BatchResponse, type LaneAnswer, type LaneRequest, type RunnerData, type StrayErrorMessage,
@@ -20,6 +20,8 @@ const { board } = workerData as RunnerData;
 /** The answer to a call stopped before it started: nobody reads it. */
 const SKIPPED: Answer = { response: { values: [], errors: null, runMs: 0 }, transferList: [] };
 const handlers = new Map<string, TaskFunction | TaskLoadError>();
+/** Modules being loaded, by the same key, with the slots of the calls waiting for each. */
+const loads = new Map<string, { readonly loading: Promise<TaskFunction | TaskLoadError>; readonly waiting: Set<number> }>();
 let move: ((value: object) => object) | undefined;
 
 /**
@@ -229,9 +231,23 @@ async function loadAndRun(request: BatchRequest): Promise<Answer> {
   if (handler === undefined) {
     // A thread that dies loading the module then blames this call's first item; taken for a call
     // not yet begun, the call would be sent again and again.
-    if (!loadSlot(board, slot, threadId)) return SKIPPED;
-    handler = await loadTask(request.module, request.name);
-    handlers.set(key, handler);
+    if (!loadSlot(board, slot, threadId, request.timed)) return SKIPPED;
+    let load = loads.get(key);
+    if (load === undefined) {
+      const waiting = new Set<number>();
+      const loading = loadTask(request.module, request.name).then((loaded) => {
+        // First, before any waiting call goes on and runs its items: from here the calls that
+        // waited are no longer loading, and their items' time must not count as load time.
+        handlers.set(key, loaded);
+        loads.delete(key);
+        for (const waiter of waiting) loadedSlot(board, waiter);
+        return loaded;
+      });
+      load = { loading, waiting };
+      loads.set(key, load);
+    }
+    load.waiting.add(slot);
+    handler = await load.loading;
   }
   if (!beginSlot(board, slot, threadId, request.timed)) return SKIPPED;
   return runItems(handler, request.args, request.single, slot, request.timed);

@@ -258,7 +258,9 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
         const shortest = Math.min(...timeouts.map((t) => t ?? Infinity));
         // Timers here fire from this thread, so a task that never yields cannot stop them.
         const check = (): void => {
-          const item = running();
+          // A call waiting for its module to load (a top-level await) is timed as its first item.
+          const loading = slot >= 0 && this.#board.loading(slot);
+          const item = loading ? 0 : running();
           const limit = item >= 0 ? timeouts[item] : undefined;
           if (limit === undefined) {
             arm(shortest);
@@ -270,8 +272,10 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
             return;
           }
           if (!settle()) return;
-          const what = this.#board.loading(slot) ? `Loading the module of ${label}` : label;
-          this.#stop(slot);
+          const what = loading ? `Loading the module of ${label}` : label;
+          // A load that ran out of time may never end, and the call would hold its place on
+          // the thread for ever (piscina gives a thread only so many calls): end the thread.
+          this.#stop(slot, loading);
           reject(new BatchFailure(new TimeoutError(limit, what), item, true));
         };
         const arm = (ms: number): void => {
@@ -324,13 +328,15 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
   /**
    * Stops the call in `slot`: one not yet started is skipped when its thread reaches it; one
    * running loses its thread, which piscina replaces. A call that happened to be queued on the
-   * same thread then fails as not started, and its items are sent again.
+   * same thread then fails as not started, and its items are sent again. With `endThread`, a call
+   * still waiting for its module to load loses its thread too.
    */
-  #stop(slot: number): void {
+  #stop(slot: number, endThread = false): void {
     const outcome = this.#board.stop(slot);
-    if (!outcome.ran || outcome.threadId === undefined) return;
-    this.#ended.add(outcome.threadId);
-    const thread = this.#pool.threads.find((worker) => worker.threadId === outcome.threadId);
+    const threadId = outcome.ran ? outcome.threadId : endThread ? this.#board.threadOf(slot) : undefined;
+    if (threadId === undefined) return;
+    this.#ended.add(threadId);
+    const thread = this.#pool.threads.find((worker) => worker.threadId === threadId);
     void thread?.terminate();
   }
 

@@ -145,14 +145,25 @@ export class ProgressBoard {
  */
 
 /**
- * Notes that the call in `slot` loads its task's module first: a thread that dies meanwhile is
- * then blamed on its first item, not taken for one that never began. False if it was stopped.
+ * Notes that the call in `slot` waits for its task's module to load: a thread that dies meanwhile
+ * is then blamed on its first item, not taken for one that never began; with `timed`, the load is
+ * timed against that item's timeout (a top-level await that never settles must not hang the
+ * call). False if it was stopped.
  */
-export function loadSlot(memory: BoardMemory, slot: number, threadId: number): boolean {
+export function loadSlot(memory: BoardMemory, slot: number, threadId: number, timed: boolean): boolean {
   if (slot < 0) return true;
   const base = slot * STRIDE;
   Atomics.store(memory.cells, base + THREAD, threadId);
+  if (timed) Atomics.store(memory.cells, base + STARTED, (Date.now() - memory.epoch) | 0);
   return Atomics.compareExchange(memory.cells, base + STATE, WAITING, LOADING) === WAITING;
+}
+
+/**
+ * The module the call in `slot` waited for has loaded: until the call begins, the time is no
+ * longer load time (another call's items may run first).
+ */
+export function loadedSlot(memory: BoardMemory, slot: number): void {
+  if (slot >= 0) Atomics.compareExchange(memory.cells, slot * STRIDE + STATE, LOADING, WAITING);
 }
 
 /** Claims `slot` for the call about to run; false means it was stopped before it started and must not run. */
