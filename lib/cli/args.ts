@@ -2,7 +2,7 @@
  * The command line of `ordered-pool map`: flags, defaults, help text. Parsing is Node's
  * `util.parseArgs`; this module only turns its strings into checked values.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export type Format = 'lines' | 'ndjson' | 'csv';
 export type ErrorsMode = 'fail' | 'skip' | 'record';
@@ -25,10 +25,35 @@ export interface MapArgs {
   readonly verbose: boolean;
 }
 
+/** `ordered-pool worker`: serve a BullMQ queue's jobs on local threads. */
+export interface WorkerArgs {
+  readonly redis: string;
+  readonly queue: string;
+  /** Folder the jobs' task paths are resolved against. */
+  readonly root: string;
+  readonly threads: number | undefined;
+  readonly concurrency: number | undefined;
+  readonly lockDuration: number;
+  readonly stalledInterval: number;
+  readonly prefix: string | undefined;
+  /** Ms a shutdown waits for running jobs before leaving them to other workers. */
+  readonly shutdownTimeout: number;
+  readonly verbose: boolean;
+}
+
 export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
-  | { readonly kind: 'map'; readonly args: MapArgs };
+  | { readonly kind: 'map'; readonly args: MapArgs }
+  | { readonly kind: 'worker'; readonly args: WorkerArgs };
+
+/**
+ * Lock and stall settings: a killed worker's jobs run elsewhere after 2-3 s (BullMQ's 30 s / 30 s
+ * took ~59 s). The price: each worker renews its locks every second, and a worker whose event
+ * loop stalls for 2 s loses its jobs to another (they run twice; the second answer is dropped).
+ * Tasks run on threads, so only a long GC pause or a huge batch to decode stalls it.
+ */
+export const WORKER_DEFAULTS = { lockDuration: 2000, stalledInterval: 1000, shutdownTimeout: 10_000 } as const;
 
 /** A mistake on the command line: reported in one line with exit code 2. */
 export class UsageError extends Error {
@@ -73,6 +98,23 @@ Exit codes:
   123  the run finished, but some records failed (--errors skip or record)
   130  interrupted by Ctrl-C
 
+Usage: ordered-pool worker --redis URL --queue NAME [--root DIR] [options]
+
+Serves the jobs of a BullMQ queue (see BullMQQueue in 'ordered-pool/bullmq') on local
+worker threads. Prints a line with 'ready' on stderr once it listens; SIGTERM or Ctrl-C
+finishes the running jobs (up to --shutdown-timeout) and exits.
+
+Worker options:
+      --redis URL               redis://[user:pass@]host:port[/db], rediss:// for TLS
+      --queue NAME              the queue's name
+      --root DIR                task modules are looked up under DIR only (default: .)
+  -t, --threads N               worker threads (default: one per core)
+      --concurrency N           jobs at once (default: 2 per thread)
+      --lock-duration MS        BullMQ job lock (default: ${WORKER_DEFAULTS.lockDuration})
+      --stalled-interval MS     BullMQ stall check (default: ${WORKER_DEFAULTS.stalledInterval})
+      --prefix PREFIX           BullMQ key prefix (default: bull)
+      --shutdown-timeout MS     wait for running jobs on shutdown (default: ${WORKER_DEFAULTS.shutdownTimeout})
+
 Examples:
   ordered-pool map ./enrich.js --export enrich --format ndjson users.ndjson -o out.ndjson
   zcat big.log.gz | ordered-pool map ./parse.js --errors record --errors-file bad.ndjson > parsed.ndjson
@@ -110,22 +152,68 @@ function choice<const T extends string>(flag: string, value: string | undefined,
   throw new UsageError(`--${flag} expects one of ${choices.join(', ')}, got '${value}'`);
 }
 
-/** Reads `argv` (without node and the script); throws {@link UsageError} for any mistake. */
-export function parseCommand(argv: readonly string[]): Command {
-  let parsed;
+const WORKER_OPTIONS = {
+  redis: { type: 'string' },
+  queue: { type: 'string' },
+  root: { type: 'string' },
+  threads: { type: 'string', short: 't' },
+  concurrency: { type: 'string' },
+  'lock-duration': { type: 'string' },
+  'stalled-interval': { type: 'string' },
+  prefix: { type: 'string' },
+  'shutdown-timeout': { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parse<const O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (error) {
     // parseArgs' messages are good but long; their first sentence is the useful part.
     const message = error instanceof Error ? error.message.split('. ')[0] ?? error.message : String(error);
     throw new UsageError(message.replace(/\.$/, ''));
   }
-  const { values, positionals } = parsed;
+}
+
+function parseWorker(argv: readonly string[]): Command {
+  const { values, positionals } = parse(argv, WORKER_OPTIONS);
+  if (values.help === true) return { kind: 'help' };
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0] ?? ''}'; the worker takes options only`);
+  const required = (flag: 'redis' | 'queue'): string => {
+    const value = values[flag];
+    if (value === undefined || value === '') throw new UsageError(`missing --${flag}`);
+    return value;
+  };
+  const queue = required('queue');
+  if (queue.includes(':')) throw new UsageError(`--queue may not contain ':', got '${queue}'`);
+  return {
+    kind: 'worker',
+    args: {
+      redis: required('redis'),
+      queue,
+      root: values.root ?? '.',
+      threads: positiveInt('threads', values.threads),
+      concurrency: positiveInt('concurrency', values.concurrency),
+      lockDuration: positiveInt('lock-duration', values['lock-duration']) ?? WORKER_DEFAULTS.lockDuration,
+      stalledInterval: positiveInt('stalled-interval', values['stalled-interval']) ?? WORKER_DEFAULTS.stalledInterval,
+      prefix: values.prefix,
+      shutdownTimeout: positiveInt('shutdown-timeout', values['shutdown-timeout']) ?? WORKER_DEFAULTS.shutdownTimeout,
+      verbose: values.verbose === true,
+    },
+  };
+}
+
+/** Reads `argv` (without node and the script); throws {@link UsageError} for any mistake. */
+export function parseCommand(argv: readonly string[]): Command {
+  if (argv[0] === 'worker') return parseWorker(argv.slice(1));
+  const { values, positionals } = parse(argv, OPTIONS);
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
   const [command, module, ...inputs] = positionals;
   if (command === undefined) throw new UsageError("missing command; try 'ordered-pool map <module> [INPUT ...]' or --help");
-  if (command !== 'map') throw new UsageError(`unknown command '${command}'; the command is 'map'`);
+  if (command === 'worker') throw new UsageError("'worker' must come first: ordered-pool worker --redis URL --queue NAME");
+  if (command !== 'map') throw new UsageError(`unknown command '${command}'; the commands are 'map' and 'worker'`);
   if (module === undefined) throw new UsageError('missing <module>: the file that exports the function to run');
   if (values.progress === true && values['no-progress'] === true) {
     throw new UsageError('--progress and --no-progress contradict each other');

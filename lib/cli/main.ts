@@ -43,6 +43,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return EXIT_OK;
     }
     verbose = command.args.verbose;
+    // Loaded only here: bullmq and ioredis cost `map` 100-200 ms of start-up for nothing.
+    if (command.kind === 'worker') return await (await import('./worker-command.js')).runWorker(command.args);
     const interrupt: Interrupt = { onInterrupt: undefined };
     process.on('SIGINT', () => {
       const handler = interrupt.onInterrupt;

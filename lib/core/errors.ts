@@ -59,6 +59,27 @@ export class QueueClosedError extends OrderedPoolError {
 }
 
 /**
+ * A job of a distributed queue vanished before it was answered (its Redis was restarted empty, or
+ * the job was removed by hand). Its items are sent again; this error reaches an item only after
+ * its last attempt.
+ */
+export class JobLostError extends OrderedPoolError {
+  readonly jobId: string;
+
+  constructor(jobId: string) {
+    super('ERR_JOB_LOST', `Job ${jobId} disappeared from the queue before any worker answered it`);
+    this.jobId = jobId;
+  }
+}
+
+/** A distributed queue's server (Redis) did not answer for longer than the queue allows. */
+export class BackendUnavailableError extends OrderedPoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_BACKEND_UNAVAILABLE', message, options);
+  }
+}
+
+/**
  * A future that was cancelled before it started (`future.cancel()`, or `shutdown({ cancelFutures: true })`),
  * or a map cut short by `shutdown({ cancelFutures: true })`. Python's `concurrent.futures.CancelledError`.
  */

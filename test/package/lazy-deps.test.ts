@@ -67,6 +67,9 @@ for (const [kind, entry] of Object.entries(ENTRIES)) {
     t.false(has(bare, '/node_modules/comlink/'));
     t.false(has(bare, '/node_modules/lru-cache/'));
     t.false(has(bare, '/node_modules/csv-parse/'));
+    // The distributed backend has its own entry, ordered-pool/bullmq.
+    t.false(has(bare, '/node_modules/bullmq/'));
+    t.false(has(bare, '/node_modules/ioredis/'));
     t.true(has(withStore, '/node_modules/lru-cache/'));
     t.false(has(withStore, '/node_modules/comlink/'));
     if (kind === 'package') t.is(bare.filter((url) => url.includes('/dist/lib/')).length, 1, 'the bundle is the only module of ours');
@@ -91,4 +94,11 @@ test('the CLI loads csv-parse for CSV input only', async (t) => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('the ordered-pool/bullmq entry loads bullmq and ioredis, without connecting anywhere', async (t) => {
+  t.timeout(30_000);
+  const loaded = await loadedAfter(new URL('../../lib/bullmq.js', import.meta.url).href, "if (typeof lib.BullMQQueue !== 'function') throw new Error('no BullMQQueue');");
+  t.true(has(loaded, '/node_modules/bullmq/'));
+  t.true(has(loaded, '/node_modules/ioredis/'));
 });

@@ -1,0 +1,57 @@
+/**
+ * `ordered-pool worker`: one process serving a BullMQ queue, its batches run on a local
+ * `TaskQueue`. A task that calls `process.exit()` or never yields ends only its thread.
+ */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { TaskQueue } from '../pool/task-queue.js';
+import { RemoteWorker } from '../remote/remote-worker.js';
+import { describeConnection } from '../remote/connection.js';
+import type { WorkerArgs } from './args.js';
+import { CliError } from './cli-error.js';
+
+/** Runs until SIGTERM or SIGINT; resolves with the exit code. */
+export async function runWorker(args: WorkerArgs): Promise<number> {
+  const root = resolve(args.root);
+  const info = await stat(root).catch(() => undefined);
+  if (info?.isDirectory() !== true) throw new CliError(`--root '${args.root}' is not a folder (looked for ${root})`);
+  const log = (line: string): void => { process.stderr.write(`ordered-pool worker: ${line}\n`); };
+
+  const threads = new TaskQueue(args.threads === undefined ? {} : { maxThreads: args.threads });
+  threads.on('error', (error: unknown) => { log(`a task's thread reported ${String(error)}`); });
+  let stop: (() => void) | undefined;
+  const stopped = new Promise<string>((done) => {
+    const on = (signal: string) => () => { done(signal); };
+    process.once('SIGTERM', on('SIGTERM'));
+    process.once('SIGINT', on('SIGINT'));
+    stop = () => { done('close'); };
+  });
+  const where = describeConnection(args.redis);
+  const worker = await Promise.race([
+    RemoteWorker.start({
+      connection: args.redis,
+      name: args.queue,
+      root,
+      dispatcher: threads,
+      concurrency: args.concurrency,
+      lockDuration: args.lockDuration,
+      stalledInterval: args.stalledInterval,
+      prefix: args.prefix,
+      log,
+    }),
+    stopped.then(() => undefined),
+  ]);
+  if (worker === undefined) {
+    await threads.close({ force: true });
+    return 0;
+  }
+  log(`ready: queue '${args.queue}' at ${where}, root ${root}, ${String(threads.maxThreads)} threads, ` +
+    `${String(args.concurrency ?? threads.concurrency)} jobs at once`);
+  const signal = await stopped;
+  stop?.();
+  log(`${signal}: finishing the running jobs (up to ${String(args.shutdownTimeout)} ms)`);
+  const finished = await worker.close(args.shutdownTimeout);
+  if (!finished) log('jobs still running are left to other workers');
+  await threads.close({ force: !finished });
+  return 0;
+}

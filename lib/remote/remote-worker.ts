@@ -1,0 +1,178 @@
+/**
+ * The worker side of the distributed backend: takes jobs from a BullMQ queue, runs each job's batch
+ * on a local {@link Dispatcher} (the CLI gives it a `TaskQueue`, so tasks run on threads, never on
+ * this event loop, which must keep renewing the jobs' locks), and pushes the answer to the run's list.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { BatchFailure, type Dispatcher } from '../window/dispatcher.js';
+import { encodeError } from '../wire/wire-error.js';
+import { TaskLoadError } from '../core/errors.js';
+import { connect, type RedisConnection } from './connection.js';
+import {
+  cancelChannel, decodeArgs, encodeAnswer, itemsAnswer, PUSH_ANSWER, runKeys, type Answer, type JobData,
+} from './protocol.js';
+import { resolveTaskPath } from './task-path.js';
+
+export interface RemoteWorkerOptions {
+  readonly connection: RedisConnection;
+  /** The BullMQ queue's name. */
+  readonly name: string;
+  /** Absolute path of the folder task paths are resolved against. */
+  readonly root: string;
+  /** Runs the batches. */
+  readonly dispatcher: Dispatcher;
+  /** Jobs at once. @default the dispatcher's concurrency */
+  readonly concurrency?: number | undefined;
+  /** BullMQ's lock duration in ms. */
+  readonly lockDuration: number;
+  /** BullMQ's stall check interval in ms. */
+  readonly stalledInterval: number;
+  readonly prefix?: string | undefined;
+  /** One line per failure and per connection problem. */
+  readonly log: (line: string) => void;
+}
+
+/** Ids of jobs cancelled lately, kept for one that arrives before its cancel is noticed. */
+const CANCELLED_KEPT = 10_000;
+
+export class RemoteWorker {
+  readonly #options: RemoteWorkerOptions;
+  readonly #prefix: string;
+  readonly #commands: Redis;
+  readonly #subscriber: Redis;
+  readonly #worker: Worker<JobData>;
+  /** Running jobs: how to stop each. */
+  readonly #running = new Map<string, AbortController>();
+  readonly #cancelled = new Set<string>();
+  #closing: Promise<boolean> | undefined;
+
+  private constructor(options: RemoteWorkerOptions) {
+    this.#options = options;
+    this.#prefix = options.prefix ?? 'bull';
+    let lastLogged = '';
+    const onError = (error: Error): void => {
+      // ioredis repeats a connection error on every retry: one line per new message.
+      if (error.message === lastLogged) return;
+      lastLogged = error.message;
+      options.log(`redis: ${error.message}`);
+    };
+    this.#commands = connect(options.connection, 'ordered-pool-worker', onError);
+    this.#subscriber = connect(options.connection, 'ordered-pool-worker:cancel', onError);
+    this.#subscriber.on('message', (_channel: string, message: string) => { this.#onCancel(message); });
+    this.#worker = new Worker<JobData>(options.name, (job, _token, signal) => this.#process(job, signal), {
+      connection: this.#commands,
+      prefix: this.#prefix,
+      concurrency: options.concurrency ?? options.dispatcher.concurrency,
+      lockDuration: options.lockDuration,
+      stalledInterval: options.stalledInterval,
+      autorun: false,
+    });
+    this.#worker.on('error', onError);
+  }
+
+  /** Connects and starts taking jobs; resolves once it listens. */
+  static async start(options: RemoteWorkerOptions): Promise<RemoteWorker> {
+    const worker = new RemoteWorker(options);
+    await worker.#subscriber.subscribe(cancelChannel(worker.#prefix, options.name));
+    worker.#worker.run().catch((error: unknown) => { options.log(`worker stopped: ${String(error)}`); });
+    await worker.#worker.waitUntilReady();
+    return worker;
+  }
+
+  #onCancel(message: string): void {
+    for (const id of message.split(' ')) {
+      this.#running.get(id)?.abort();
+      this.#cancelled.add(id);
+      if (this.#cancelled.size > CANCELLED_KEPT) {
+        const oldest = this.#cancelled.values().next();
+        if (oldest.done !== true) this.#cancelled.delete(oldest.value);
+      }
+    }
+  }
+
+  async #process(job: Job<JobData>, signal: AbortSignal | undefined): Promise<void> {
+    const id = job.id ?? '';
+    if (this.#cancelled.has(id)) return;
+    const controller = new AbortController();
+    const stop = (): void => { controller.abort(); };
+    signal?.addEventListener('abort', stop, { once: true });
+    this.#running.set(id, controller);
+    try {
+      const answer = await this.#run(id, job.data, controller.signal);
+      if (controller.signal.aborted) return;
+      await this.#commands.eval(PUSH_ANSWER, 2, ...this.#keysOf(job.data), encodeAnswer(answer, job.data.enc));
+    } finally {
+      this.#running.delete(id);
+      signal?.removeEventListener('abort', stop);
+    }
+  }
+
+  #keysOf(data: JobData): [string, string] {
+    const keys = runKeys(this.#prefix, this.#options.name, data.run);
+    return [keys.alive, keys.answers];
+  }
+
+  /** Runs the batch; whatever happens becomes an answer, so the producer always hears back. */
+  async #run(id: string, data: JobData, signal: AbortSignal): Promise<Answer> {
+    const { log, root, dispatcher } = this.#options;
+    let args: readonly unknown[];
+    try {
+      args = decodeArgs(data);
+    } catch (error) {
+      log(`job ${id}: cannot read its arguments: ${String(error)}`);
+      return { id, failure: { error: encodeError(error), culprit: -1, retryable: false } };
+    }
+    const module = resolveTaskPath(root, data.task, data.name);
+    if (module instanceof TaskLoadError) {
+      log(`job ${id}: ${module.message}`);
+      const errors = new Map<number, unknown>(args.map((_, i) => [i, module]));
+      return itemsAnswer(id, new Array<unknown>(args.length), errors, 0, data.enc);
+    }
+    try {
+      const outcome = await dispatcher.runBatch({
+        task: { module, name: data.name },
+        args,
+        single: data.single,
+        transferList: [],
+        timeouts: data.timeouts?.map((t) => t ?? undefined),
+        signal,
+      });
+      if (outcome.errors !== null) {
+        const [first, error] = outcome.errors.entries().next().value ?? [0, undefined];
+        log(`job ${id}: ${String(outcome.errors.size)} of ${String(args.length)} items failed (first: item ${String(first)}, ${describe(error)})`);
+      }
+      return itemsAnswer(id, outcome.values, outcome.errors, outcome.runMs, data.enc);
+    } catch (thrown) {
+      const failure = thrown instanceof BatchFailure ? thrown : new BatchFailure(thrown, -1, false);
+      if (!signal.aborted) log(`job ${id}: the batch failed at item ${String(failure.culprit)}: ${describe(failure.error)}`);
+      return { id, failure: { error: encodeError(failure.error), culprit: failure.culprit, retryable: failure.retryable } };
+    }
+  }
+
+  /**
+   * Stops taking jobs and waits up to `timeoutMs` for the running ones to answer. Past that, it
+   * stops waiting: their locks lapse and BullMQ's stall check gives them to another worker.
+   * Resolves true when every job finished.
+   */
+  close(timeoutMs: number): Promise<boolean> {
+    this.#closing ??= (async () => {
+      const finished = await Promise.race([
+        this.#worker.close().then(() => true, () => true),
+        sleep(timeoutMs, false, { ref: false }),
+      ]);
+      if (!finished) void this.#worker.close(true).catch(() => undefined);
+      this.#subscriber.disconnect();
+      this.#commands.disconnect();
+      return finished;
+    })();
+    return this.#closing;
+  }
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return `${error.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${error.message.split('\n')[0] ?? ''}`;
+}

@@ -1,0 +1,112 @@
+/** The BullMQ backend over a real Redis and real worker processes: order, single calls, errors, cleanup. */
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { Queue } from 'bullmq';
+import { BullMQQueue } from '../../lib/remote/bullmq-queue.js';
+import { orderedMap } from '../../lib/api/ordered-map.js';
+import { task } from '../../lib/core/task.js';
+import { TaskLoadError } from '../../lib/core/errors.js';
+import { decodeAnswer, runKeys, type Answer, type JobData } from '../../lib/remote/protocol.js';
+import { collect, range, tasks, within } from '../helpers/index.js';
+import { FIXTURES_ROOT, redisTest, startRedis, startWorker, stopAll, type RedisServer } from '../helpers/redis.js';
+
+const serial = redisTest();
+let redis: RedisServer;
+let queueName = 0;
+
+test.before(async () => {
+  if (serial === test.serial) redis = await startRedis();
+});
+test.after.always(stopAll);
+
+function newQueue(extra: Partial<ConstructorParameters<typeof BullMQQueue>[0]> = {}): BullMQQueue {
+  return new BullMQQueue({ connection: redis.url, name: `basics${String(++queueName)}`, root: FIXTURES_ROOT, ...extra });
+}
+
+serial('2 workers: 600 items come back in order, and the run leaves no keys in Redis', async (t) => {
+  t.timeout(40_000);
+  const queue = newQueue();
+  await Promise.all([startWorker(redis, { queue: queue.name }), startWorker(redis, { queue: queue.name })]);
+  try {
+    const out = await within(collect(orderedMap(range(600), tasks.square, { queue })), 30_000, 'the run');
+    t.deepEqual(out, range(600).map((x) => x * x));
+  } finally {
+    await queue.close();
+  }
+  const keys = await redis.client().keys('*');
+  t.deepEqual(keys.filter((key) => key.includes(queue.runId)), [], 'no key of the run');
+  // What remains belongs to the queue, not the run: its meta, capped events stream and markers.
+  t.deepEqual(keys.filter((key) => !/:(meta|events|stalled-check|marker|id)$/.test(key)), []);
+});
+
+serial('run() makes one call; errors keep class name, code, cause and index; v8 serialization keeps a Map', async (t) => {
+  t.timeout(30_000);
+  const queue = newQueue({ serialization: 'v8' });
+  await startWorker(redis, { queue: queue.name });
+  try {
+    t.is(await within(queue.run(tasks.add, 2, 3), 10_000, 'run'), 5);
+    const settled = await within(collect(orderedMap([1, -2, 3], tasks.checkPositive, { queue, errors: 'settle' })), 10_000, 'map');
+    t.is(settled[0]?.status, 'fulfilled');
+    const failed = settled[1];
+    if (failed?.status !== 'rejected') return t.fail('item 1 should fail');
+    const error = failed.reason as Error & { code?: string; index?: number; field?: string };
+    t.is(error.name, 'ValidationError');
+    t.is(error.message, '-2 is negative');
+    t.is(error.code, 'E_INVALID');
+    t.is(error.field, 'x');
+    t.is(error.index, 1);
+    t.true(error.cause instanceof RangeError);
+    const echo = task<[Map<string, number>], Map<string, number>>(new URL('remote-tasks.js', FIXTURES_ROOT), 'identity');
+    t.deepEqual(await within(queue.run(echo, new Map([['a', 1]])), 10_000, 'echo'), new Map([['a', 1]]));
+  } finally {
+    await queue.close();
+  }
+});
+
+serial('a task outside the root fails with TaskLoadError on the producer', async (t) => {
+  t.timeout(30_000);
+  const queue = newQueue({ root: new URL('sub/', FIXTURES_ROOT) });
+  try {
+    const error = await t.throwsAsync(within(queue.run(tasks.square, 3), 5000, 'run'));
+    t.true(error instanceof TaskLoadError);
+    t.regex(error.message, /outside the queue's root/);
+  } finally {
+    await queue.close();
+  }
+});
+
+serial('a job written by hand that names a module outside --root (.., absolute, URL) fails with TaskLoadError', async (t) => {
+  t.timeout(30_000);
+  const name = `hostile${String(++queueName)}`;
+  const worker = await startWorker(redis, { queue: name });
+  const producer = new Queue(name, { connection: redis.client() });
+  const client = redis.client();
+  const keys = runKeys('bull', name, 'hand');
+  await client.set(keys.alive, '1', 'PX', 60_000);
+  const paths = ['../remote/basics.test.js', 'sub/../../fixtures/tasks.js', fileURLToPath(new URL('tasks.js', FIXTURES_ROOT)),
+    new URL('tasks.js', FIXTURES_ROOT).href, 'data:text/javascript,export function square() { return 1 }'];
+  try {
+    for (const [i, path] of paths.entries()) {
+      const data: JobData = { run: 'hand', task: path, name: 'square', enc: 'json', args: '[3]', single: true, timeouts: null };
+      await producer.add('square', data, { jobId: `hand-${String(i)}`, removeOnComplete: true, removeOnFail: true });
+    }
+    const answers = new Map<string, Answer>();
+    while (answers.size < paths.length) {
+      const got = await within(client.blpopBuffer(keys.answers, 5), 10_000, 'answers');
+      if (got === null) continue;
+      const answer = decodeAnswer(got[1], 'json');
+      answers.set(answer.id, answer);
+    }
+    for (const [i, path] of paths.entries()) {
+      const answer = answers.get(`hand-${String(i)}`);
+      if (answer === undefined || 'failure' in answer) return t.fail(`job ${String(i)} should answer per item`);
+      const wire = answer.errors?.[0]?.[1];
+      t.is(wire?.name, 'TaskLoadError', path);
+      t.regex(wire?.message ?? '', /--root|'\.\.'/, path);
+    }
+    t.regex(worker.output.text, /job hand-0: Cannot load task/);
+  } finally {
+    await producer.close();
+    await client.del(keys.alive, keys.answers);
+  }
+});
