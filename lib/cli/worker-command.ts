@@ -9,6 +9,7 @@ import { RemoteWorker } from '../remote/remote-worker.js';
 import { describeConnection } from '../remote/connection.js';
 import type { WorkerArgs } from './args.js';
 import { CliError } from './cli-error.js';
+import { EXIT_OK } from './exit-codes.js';
 
 /** Runs until SIGTERM or SIGINT; resolves with the exit code. */
 export async function runWorker(args: WorkerArgs): Promise<number> {
@@ -43,7 +44,7 @@ export async function runWorker(args: WorkerArgs): Promise<number> {
   ]);
   if (worker === undefined) {
     await threads.close({ force: true });
-    return 0;
+    return EXIT_OK;
   }
   log(`ready: queue '${args.queue}' at ${where}, root ${root}, ${String(threads.maxThreads)} threads, ` +
     `${String(args.concurrency ?? threads.concurrency)} jobs at once`);
@@ -53,5 +54,5 @@ export async function runWorker(args: WorkerArgs): Promise<number> {
   const finished = await worker.close(args.shutdownTimeout);
   if (!finished) log('jobs still running are left to other workers');
   await threads.close({ force: !finished });
-  return 0;
+  return EXIT_OK;
 }
