@@ -11,6 +11,7 @@ import { clearProgress, fmt, renderTable, type RunConfig, type SuiteResult, type
 import * as cpu from './cpu.js';
 import * as job from './job.js';
 import * as memory from './memory.js';
+import * as remote from './remote.js';
 import * as skew from './skew.js';
 import * as startup from './startup.js';
 import * as transfer from './transfer.js';
@@ -24,12 +25,14 @@ const SUITES: Record<string, (config: RunConfig) => Promise<SuiteResult>> = {
   startup: startup.run,
   transfer: transfer.run,
   job: job.run,
+  remote: remote.run,
 };
 
 /** The targets, in its order; latest.json lists exactly these. */
 const TARGET_IDS = [
   'trivial-vs-piscina', 'trivial-vs-main', 'nobatch-vs-piscina', 'cpu-speedup', 'skew-ordered-vs-unordered',
   'memory-rss-1m-mb', 'memory-growth', 'startup-vs-piscina', 'transfer-vs-raw', 'job-vs-main', 'job-vs-parallel',
+  'remote-vs-local', 'remote-recovery-s',
 ];
 
 const root = new URL('../..', import.meta.url);

@@ -41,3 +41,9 @@ export function echo(value: ArrayBuffer): ArrayBuffer {
 export function echoTransfer(value: ArrayBuffer): ArrayBuffer {
   return transfer(value);
 }
+
+/** Waits 2 ms, then returns `x`: the remote suite's recovery run, long enough for a kill to land mid-run. */
+export async function sleepy(x: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 2));
+  return x;
+}
