@@ -113,6 +113,8 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
   #checking = false;
   #lastError: Error | undefined;
   #closing: Promise<void> | undefined;
+  /** Called when the last pending call settles, for a graceful close(). */
+  #onIdle: (() => void) | undefined;
   #stopped = false;
   /** Second answers for a job (a worker died after answering, or lost its lock): dropped. */
   #duplicates = 0;
@@ -225,8 +227,9 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
     const how = this.#enc === 'json' ? 'as JSON' : 'with v8 serialization';
     args.forEach((arg, i) => {
       const why = unsendable(arg, this.#enc);
+      // No position in the message: the window adds the item's index in the stream.
       if (why === undefined) sent.push(i);
-      else errors.set(i, new TypeError(`The arguments of item ${String(i)} cannot be sent ${how}: ${why}`));
+      else errors.set(i, new TypeError(`The item's arguments cannot be sent ${how}: ${why}`));
     });
     return { count: args.length, sent, errors };
   }
@@ -254,6 +257,7 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
     if (entry === undefined) return undefined;
     this.#pending.delete(id);
     if (entry.signal !== undefined) this.#bySignal.get(entry.signal)?.delete(id);
+    if (this.#pending.size === 0) this.#onIdle?.();
     return entry;
   }
 
@@ -390,9 +394,11 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
   }
 
   async #close(force: boolean): Promise<void> {
-    if (!force) {
-      const end = Date.now() + this.#closeTimeout;
-      while (this.#pending.size > 0 && Date.now() < end) await sleep(Math.min(20, end - Date.now()));
+    if (!force && this.#pending.size > 0) {
+      const giveUp = new AbortController();
+      const idle = new Promise<void>((resolve) => { this.#onIdle = resolve; });
+      await Promise.race([idle, sleep(this.#closeTimeout, undefined, { signal: giveUp.signal }).catch(() => undefined)]);
+      giveUp.abort();
     }
     const left = [...this.#pending.keys()];
     for (const id of left) this.#take(id)?.reject(new BatchFailure(new QueueClosedError(), -1, false));

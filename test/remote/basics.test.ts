@@ -63,6 +63,23 @@ serial('run() makes one call; errors keep class name, code, cause and index; v8 
   }
 });
 
+serial('JSON: an argument JSON cannot encode fails its item before anything is sent; the others run', async (t) => {
+  t.timeout(30_000);
+  const queue = newQueue();
+  await startWorker(redis, { queue: queue.name });
+  try {
+    const echo = task<[unknown]>(new URL('remote-tasks.js', FIXTURES_ROOT), 'identity');
+    const out = await within(collect(orderedMap([1, 2n, 3, { a: undefined, d: new Date(0) }], echo, { queue, errors: 'settle' })), 10_000, 'map');
+    t.deepEqual(out.map((item) => item.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    const failed = out[1];
+    t.true(failed?.status === 'rejected' && failed.reason instanceof TypeError && /arguments cannot be sent as JSON/.test(failed.reason.message));
+    // What JSON does to values, as documented: undefined fields vanish, a Date becomes its string.
+    t.deepEqual(out[3], { index: 3, status: 'fulfilled', value: { d: '1970-01-01T00:00:00.000Z' } });
+  } finally {
+    await queue.close();
+  }
+});
+
 serial('a task outside the root fails with TaskLoadError on the producer', async (t) => {
   t.timeout(30_000);
   const queue = newQueue({ root: new URL('sub/', FIXTURES_ROOT) });

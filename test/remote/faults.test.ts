@@ -166,3 +166,19 @@ serial('abort: the iterator rejects with AbortError and the queue holds no waiti
   const keys = await redis.client().keys(`*${queue.runId}*`);
   t.deepEqual(keys, []);
 });
+
+serial('SIGTERM: the worker finishes its running job, answers it and exits 0; close() waits for a call in flight', async (t) => {
+  t.timeout(30_000);
+  const queue = newQueue();
+  const file = join(dir, 'term.log');
+  const worker = await startWorker(redis, { queue: queue.name });
+  const exited = new Promise<number | null>((resolve) => { worker.child.once('exit', resolve); });
+  const answer = queue.run(logged, [7, file, 1000]);
+  await eventually(async () => (await runs(file)).length > 0, 10_000, 'the job to start');
+  worker.child.kill('SIGTERM');
+  const closed = queue.close();
+  t.is(await within(answer, 10_000, 'the answer'), 7);
+  t.is(await within(exited, 10_000, 'the exit'), 0);
+  await within(closed, 10_000, 'close');
+  t.regex(worker.output.text, /SIGTERM: finishing the running jobs/);
+});
