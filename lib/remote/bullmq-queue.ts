@@ -16,7 +16,7 @@ import { nonNegativeInteger, oneOf, optional, plainOptions, positiveInteger } fr
 import { decodeError } from '../wire/wire-error.js';
 import { checkConnection, connect, describeConnection, type RedisConnection } from './connection.js';
 import {
-  cancelChannel, decodeAnswer, encodeArgs, jobKey, runKeys, unsendable, type Answer, type JobData, type RunKeys,
+  cancelChannel, capacityKey, decodeAnswer, encodeArgs, jobKey, runKeys, unsendable, type Answer, type JobData, type RunKeys,
   type Serialization,
 } from './protocol.js';
 import { rootPath, taskPathUnder } from './task-path.js';
@@ -33,7 +33,13 @@ export interface BullMQQueueOptions {
    * with `TaskLoadError`.
    */
   root: URL | string;
-  /** Jobs in flight (waiting in Redis or running). @default 64 */
+  /**
+   * Jobs in flight (waiting in Redis or running). By default twice what the workers listening
+   * take at once (each announces its `--concurrency`; a job waits behind each running one, so no
+   * worker idles while an answer travels), counted again at every watchdog check; 64 until a
+   * worker has been seen.
+   * @default 2 x the workers' capacity, or 64
+   */
   concurrency?: number;
   /**
    * How values travel. `'json'`: `undefined` becomes `null` in arrays, `Map`, `Set`, `Date` and
@@ -89,7 +95,6 @@ const POP_SECONDS = 1;
  * await queue.close();
  */
 export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDisposable {
-  readonly concurrency: number;
   readonly name: string;
   /** This queue's run id: its jobs are `${runId}-${n}`. */
   readonly runId = randomBytes(8).toString('hex');
@@ -108,6 +113,9 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
   readonly #watchdog: NodeJS.Timeout;
   readonly #receiving: Promise<void>;
   readonly #where: string;
+  /** The user's `concurrency`, or undefined to follow the workers' capacity. */
+  readonly #fixedConcurrency: number | undefined;
+  #capacity = 0;
   #seq = 0;
   #lastContact = Date.now();
   #checking = false;
@@ -131,7 +139,7 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
       throw new TypeError(`Expected \`root\` to be a folder's file URL or path, got \`${String(o.root)}\` (${typeof o.root})`);
     }
     this.#root = rootPath(o.root);
-    this.concurrency = optional(o.concurrency, 64, (v) => positiveInteger('concurrency', v));
+    this.#fixedConcurrency = optional(o.concurrency, undefined, (v) => positiveInteger('concurrency', v));
     this.#enc = optional(o.serialization, 'json', (v) => oneOf('serialization', v, ['json', 'v8'] as const));
     this.#prefix = optional(o.prefix, 'bull', (v) => {
       if (typeof v === 'string' && v !== '') return v;
@@ -153,9 +161,15 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
     });
     this.#queue.on('error', onError);
     this.#markAlive();
+    if (this.#fixedConcurrency === undefined) void this.#countCapacity();
     this.#receiving = this.#receive();
     this.#watchdog = setInterval(() => { this.#check(); }, this.#watchInterval);
     this.#watchdog.unref();
+  }
+
+  /** Jobs kept in flight: the `concurrency` option, or twice the capacity of the workers seen last, or 64. */
+  get concurrency(): number {
+    return this.#fixedConcurrency ?? (this.#capacity > 0 ? 2 * this.#capacity : 64);
   }
 
   /** True once `close()` has been called. */
@@ -350,7 +364,25 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
     }
     if (this.#checking) return;
     this.#checking = true;
-    void this.#checkJobs().finally(() => { this.#checking = false; });
+    void Promise.all([this.#checkJobs(), this.#fixedConcurrency === undefined ? this.#countCapacity() : undefined])
+      .finally(() => { this.#checking = false; });
+  }
+
+  /** Sums the capacities the workers announce (see RemoteWorker); keeps the last count if Redis is away. */
+  async #countCapacity(): Promise<void> {
+    try {
+      let cursor = '0';
+      let total = 0;
+      do {
+        const [next, keys] = await this.#commands.scan(cursor, 'MATCH', capacityKey(this.#prefix, this.name, '*'), 'COUNT', 1000);
+        cursor = next;
+        const values = keys.length === 0 ? [] : await this.#commands.mget(keys);
+        for (const value of values) total += Number(value ?? 0) || 0;
+      } while (cursor !== '0');
+      this.#capacity = total;
+    } catch (error) {
+      this.#lastError = error as Error;
+    }
   }
 
   async #checkJobs(): Promise<void> {

@@ -57,6 +57,18 @@ export function cancelChannel(prefix: string, queue: string): string {
   return `${prefix}:${queue}:ordered-pool:cancel`;
 }
 
+/**
+ * Where each worker process announces how many jobs it runs at once, with a TTL it keeps renewing:
+ * a worker that dies drops out of the count when its key expires.
+ */
+export function capacityKey(prefix: string, queue: string, worker: string): string {
+  return `${prefix}:${queue}:ordered-pool:worker:${worker}`;
+}
+
+/** How often a worker renews its capacity key, and how long the key outlives a worker that stops renewing. */
+export const CAPACITY_RENEW_MS = 5000;
+export const CAPACITY_TTL_MS = 15_000;
+
 /** BullMQ's hash of a job, which exists from `add()` until the job is removed. */
 export function jobKey(prefix: string, queue: string, id: string): string {
   return `${prefix}:${queue}:${id}`;

@@ -3,6 +3,7 @@
  * on a local {@link Dispatcher} (the CLI gives it a `TaskQueue`, so tasks run on threads, never on
  * this event loop, which must keep renewing the jobs' locks), and pushes the answer to the run's list.
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -11,7 +12,7 @@ import { encodeError } from '../wire/wire-error.js';
 import { TaskLoadError } from '../core/errors.js';
 import { connect, type RedisConnection } from './connection.js';
 import {
-  cancelChannel, decodeArgs, encodeAnswer, itemsAnswer, PUSH_ANSWER, runKeys, type Answer, type JobData,
+  CAPACITY_RENEW_MS, CAPACITY_TTL_MS, cancelChannel, capacityKey, decodeArgs, encodeAnswer, itemsAnswer, PUSH_ANSWER, runKeys, type Answer, type JobData,
 } from './protocol.js';
 import { resolveTaskPath } from './task-path.js';
 
@@ -46,6 +47,9 @@ export class RemoteWorker {
   /** Running jobs: how to stop each. */
   readonly #running = new Map<string, AbortController>();
   readonly #cancelled = new Set<string>();
+  readonly #capacityKey: string;
+  readonly #concurrency: number;
+  #announcer: NodeJS.Timeout | undefined;
   #closing: Promise<boolean> | undefined;
 
   private constructor(options: RemoteWorkerOptions) {
@@ -61,10 +65,12 @@ export class RemoteWorker {
     this.#commands = connect(options.connection, 'ordered-pool-worker', onError);
     this.#subscriber = connect(options.connection, 'ordered-pool-worker:cancel', onError);
     this.#subscriber.on('message', (_channel: string, message: string) => { this.#onCancel(message); });
+    this.#capacityKey = capacityKey(this.#prefix, options.name, randomBytes(8).toString('hex'));
+    this.#concurrency = options.concurrency ?? options.dispatcher.concurrency;
     this.#worker = new Worker<JobData>(options.name, (job, _token, signal) => this.#process(job, signal), {
       connection: this.#commands,
       prefix: this.#prefix,
-      concurrency: options.concurrency ?? options.dispatcher.concurrency,
+      concurrency: this.#concurrency,
       lockDuration: options.lockDuration,
       stalledInterval: options.stalledInterval,
       autorun: false,
@@ -78,7 +84,18 @@ export class RemoteWorker {
     await worker.#subscriber.subscribe(cancelChannel(worker.#prefix, options.name));
     worker.#worker.run().catch((error: unknown) => { options.log(`worker stopped: ${String(error)}`); });
     await worker.#worker.waitUntilReady();
+    await worker.#announce();
+    worker.#announcer = setInterval(() => { void worker.#announce(); }, CAPACITY_RENEW_MS);
     return worker;
+  }
+
+  /** Tells producers how many jobs this worker takes at once (`BullMQQueue`'s default concurrency). */
+  async #announce(): Promise<void> {
+    try {
+      await this.#commands.set(this.#capacityKey, String(this.#concurrency), 'PX', CAPACITY_TTL_MS);
+    } catch {
+      // Redis away: the connection's own error listener has said so.
+    }
   }
 
   #onCancel(message: string): void {
@@ -163,6 +180,8 @@ export class RemoteWorker {
         sleep(timeoutMs, false, { ref: false }),
       ]);
       if (!finished) void this.#worker.close(true).catch(() => undefined);
+      clearInterval(this.#announcer);
+      await Promise.race([this.#commands.del(this.#capacityKey).catch(() => undefined), sleep(1000, undefined, { ref: false })]);
       this.#subscriber.disconnect();
       this.#commands.disconnect();
       return finished;

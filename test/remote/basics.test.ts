@@ -8,6 +8,7 @@ import { task } from '../../lib/core/task.js';
 import { TaskLoadError } from '../../lib/core/errors.js';
 import { decodeAnswer, runKeys, type Answer, type JobData } from '../../lib/remote/protocol.js';
 import { collect, range, tasks, within } from '../helpers/index.js';
+import { until } from '../helpers/poll.js';
 import { FIXTURES_ROOT, redisTest, startRedis, startWorker, stopAll, type RedisServer } from '../helpers/redis.js';
 
 const serial = redisTest();
@@ -35,8 +36,25 @@ serial('2 workers: 600 items come back in order, and the run leaves no keys in R
   }
   const keys = await redis.client().keys('*');
   t.deepEqual(keys.filter((key) => key.includes(queue.runId)), [], 'no key of the run');
-  // What remains belongs to the queue, not the run: its meta, capped events stream and markers.
-  t.deepEqual(keys.filter((key) => !/:(meta|events|stalled-check|marker|id)$/.test(key)), []);
+  // What remains belongs to the queue, not the run: its meta, capped events stream and markers, and
+  // the capacity each live worker announces.
+  t.deepEqual(keys.filter((key) => !/:(meta|events|stalled-check|marker|id)$|:ordered-pool:worker:\w+$/.test(key)), []);
+});
+
+serial('without `concurrency`, the queue keeps twice the listening workers\' capacity in flight, and follows them', async (t) => {
+  t.timeout(30_000);
+  const queue = newQueue({ watchInterval: 100 });
+  try {
+    t.is(queue.concurrency, 64, 'no worker seen yet');
+    const first = await startWorker(redis, { queue: queue.name, concurrency: 3 });
+    await startWorker(redis, { queue: queue.name, concurrency: 5 });
+    await until(() => queue.concurrency === 16, 5000, 'concurrency 2 x (3 + 5)');
+    await first.stop();
+    await until(() => queue.concurrency === 10, 5000, 'concurrency 2 x 5 once a worker left');
+    t.pass();
+  } finally {
+    await queue.close();
+  }
 });
 
 serial('run() makes one call; errors keep class name, code, cause and index; v8 serialization keeps a Map', async (t) => {
