@@ -93,13 +93,15 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** `password`: the server requires it (`--requirepass`), and `url` carries it. */
+export async function startRedis({ password }: { password?: string } = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'ordered-pool-redis-'));
   const port = await freePort();
   let server: ChildProcess | undefined;
   const boot = async (): Promise<void> => {
     const child = spawn('redis-server', [
       '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+      ...(password === undefined ? [] : ['--requirepass', password]),
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     started.add(child);
     server = child;
@@ -118,9 +120,9 @@ export async function startRedis(): Promise<RedisServer> {
   });
   return {
     port,
-    url: `redis://127.0.0.1:${String(port)}`,
+    url: `redis://${password === undefined ? '' : `:${password}@`}127.0.0.1:${String(port)}`,
     client() {
-      const client = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: null });
+      const client = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: null, ...(password === undefined ? {} : { password }) });
       client.on('error', () => undefined);
       clients.push(client);
       return client;

@@ -35,6 +35,24 @@ serial('Redis restarted empty at item 320 of 1,000: the lost batches are sent ag
   t.log(`finished ${String(Date.now() - restarted)} ms after the restart`);
 });
 
+serial('a Redis that requires a password: producer and worker authenticate through the URL; without it, a clear error', async (t) => {
+  t.timeout(40_000);
+  const redis = await startRedis({ password: 's3cret' });
+  const queue = new BullMQQueue({ connection: redis.url, name: 'auth', root: FIXTURES_ROOT });
+  const anonymous = new BullMQQueue({
+    connection: redis.url.replace(':s3cret@', ''), name: 'auth', root: FIXTURES_ROOT, watchInterval: 200, unavailableTimeout: 1000,
+  });
+  try {
+    await startWorker(redis, { queue: queue.name });
+    t.is(await within(queue.run(tasks.square, 9), 10_000, 'the call'), 81);
+    const error = await t.throwsAsync(within(anonymous.run(tasks.square, 9), 10_000, 'the anonymous call'));
+    t.true(error instanceof BackendUnavailableError, String(error));
+    t.regex(error.message, /NOAUTH/);
+  } finally {
+    await within(Promise.all([queue.close(), anonymous.close()]), 15_000, 'close');
+  }
+});
+
 serial('Redis gone for good: the run fails with BackendUnavailableError after unavailableTimeout, and close() returns', async (t) => {
   t.timeout(60_000);
   const redis = await startRedis();
