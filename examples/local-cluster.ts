@@ -34,7 +34,7 @@ export function hasRedisServer(): boolean {
   return process.env.REDIS_URL !== undefined || spawnSync('redis-server', ['--version']).status === 0;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
@@ -44,7 +44,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Resolves once `stream` has printed `text`; rejects if `child` exits first. */
-function printed(child: ChildProcess, stream: NodeJS.ReadableStream, text: string): Promise<void> {
+export function printed(child: ChildProcess, stream: NodeJS.ReadableStream, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const onData = (chunk: Buffer): void => {
@@ -69,6 +69,19 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * Starts a `redis-server` on `port` of the loopback interface, with no persistence (`--save ''`,
+ * `--appendonly no`), its files in `dir`; `ready` resolves once it accepts connections. The
+ * process is returned at once, so that a caller can stop it even if it never gets ready.
+ */
+export function spawnRedisServer(port: number, dir: string, password?: string): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+    ...(password === undefined ? [] : ['--requirepass', password]),
+  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return { child, ready: printed(child, child.stdout, 'Ready to accept connections') };
+}
+
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   let url = process.env.REDIS_URL;
   let redis: ChildProcess | undefined;
@@ -76,10 +89,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   if (url === undefined) {
     dir = await mkdtemp(join(tmpdir(), 'ordered-pool-redis-'));
     const port = await freePort();
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await printed(redis, redis.stdout!, 'Ready to accept connections');
+    const server = spawnRedisServer(port, dir);
+    redis = server.child;
+    await server.ready;
     url = `redis://127.0.0.1:${String(port)}`;
   }
   const workers: ChildProcess[] = [];

@@ -6,13 +6,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test, { type TestFn } from 'ava';
 import { Redis } from 'ioredis';
 import { within } from './index.js';
+import { freePort, spawnRedisServer } from '../../examples/local-cluster.js';
 
 const CLI = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
 /** dist/test/fixtures: the workers' --root, and the producers' `root`. */
@@ -35,17 +35,6 @@ export function redisTest(): TestFn['serial'] {
 const started = new Set<ChildProcess>();
 const cleanups: (() => Promise<void>)[] = [];
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 /** Ends `child`: `signal`, then SIGKILL after 3 s; resolves once it has exited. */
 export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -54,33 +43,6 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
   const timer = setTimeout(() => { child.kill('SIGKILL'); }, 3000);
   await exited;
   clearTimeout(timer);
-}
-
-/** Resolves when `child`'s stderr has printed a line matching `pattern`; rejects if it exits first. */
-function waitForLine(child: ChildProcess, pattern: RegExp, output: { text: string }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output.text += chunk.toString();
-      if (pattern.test(output.text)) {
-        cleanup();
-        resolve();
-      }
-    };
-    const onExit = (code: number | null): void => {
-      cleanup();
-      reject(new Error(`exited with ${String(code)} before printing ${String(pattern)}:\n${output.text}`));
-    };
-    const cleanup = (): void => {
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', onExit);
-    if (pattern.test(output.text)) {
-      cleanup();
-      resolve();
-    }
-  });
 }
 
 export interface RedisServer {
@@ -99,14 +61,10 @@ export async function startRedis({ password }: { password?: string } = {}): Prom
   const port = await freePort();
   let server: ChildProcess | undefined;
   const boot = async (): Promise<void> => {
-    const child = spawn('redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-      ...(password === undefined ? [] : ['--requirepass', password]),
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, ready } = spawnRedisServer(port, dir, password);
     started.add(child);
     server = child;
-    child.stderr.on('data', (chunk: Buffer) => { process.stderr.write(chunk); });
-    await within(waitForLine(child, /Ready to accept connections/, { text: '' }), 10_000, 'redis-server start');
+    await within(ready, 10_000, 'redis-server start');
   };
   await boot();
   const clients: Redis[] = [];
@@ -166,7 +124,6 @@ export async function startWorker(redis: RedisServer, options: WorkerOptions): P
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   started.add(child);
   const output = { text: '' };
-  // waitForLine reads stdout; the worker writes on stderr.
   const ready = new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (chunk: Buffer) => {
       output.text += chunk.toString();
