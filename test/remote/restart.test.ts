@@ -66,15 +66,16 @@ serial('Redis gone for good: the run fails with BackendUnavailableError after un
     const error = await t.throwsAsync(within((async () => {
       for await (const value of orderedMap(items, tasks.delayed, { queue, batchSize: 10 })) {
         if (value === 100) {
-          await redis.stop();
           stoppedAt = Date.now();
+          await redis.stop();
         }
       }
     })(), 30_000, 'the run'));
     t.true(error instanceof BackendUnavailableError, String(error));
     t.regex(error.message, /has not answered for \d+ ms/);
     const waited = Date.now() - stoppedAt;
-    t.true(waited >= 2000 && waited < 10_000, `failed ${String(waited)} ms after Redis stopped`);
+    // Silence counts from the last answer Redis gave, which may come up to a blocking pop (1 s) before the stop.
+    t.true(waited >= 1000 && waited < 10_000, `failed ${String(waited)} ms after Redis stopped`);
   } finally {
     await within(queue.close(), 15_000, 'close');
   }
