@@ -1,7 +1,6 @@
-import { inspect } from 'node:util';
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { defaultQueue, ownQueue, type TaskQueueOptions } from './default-queue.js';
-import { isDispatcher, type Dispatcher } from '../window/dispatcher.js';
+import { dispatcherOption, type Dispatcher } from '../window/dispatcher.js';
 import { runCall } from '../window/run-call.js';
 import { armDeadline } from '../core/deadline.js';
 import { AbortError, CancelledError, ExecutorShutdownError } from '../core/errors.js';
@@ -90,10 +89,7 @@ export class Executor implements AsyncDisposable {
   /** @param options.queue Where the calls run. @default the shared default queue (not closed by `shutdown`) */
   constructor(options?: { queue?: Dispatcher | undefined }) {
     const o = plainOptions('options', options);
-    if (o.queue !== undefined && !isDispatcher(o.queue)) {
-      throw new TypeError(`Expected \`queue\` to be a Dispatcher (a TaskQueue or another backend), got \`${inspect(o.queue)}\` (${typeof o.queue})`);
-    }
-    this.queue = o.queue ?? defaultQueue();
+    this.queue = dispatcherOption(o.queue) ?? defaultQueue();
   }
 
   /** An executor with its own `TaskQueue`, which `shutdown()` closes. */

@@ -1,5 +1,5 @@
 import { defaultQueue } from './default-queue.js';
-import { isDispatcher, type Dispatcher } from '../window/dispatcher.js';
+import { dispatcherOption, type Dispatcher } from '../window/dispatcher.js';
 import type { ErrorMode, WindowOptions } from '../window/ordered-window.js';
 import { abortSignal, oneOf, optional, plainOptions, positiveInteger, positiveNumber } from '../core/validate.js';
 
@@ -34,11 +34,8 @@ export const DEFAULT_HIGH_WATER_MARK = 4096;
 
 export function resolveOptions(options: OrderedOptions | undefined): WindowOptions {
   const o = plainOptions('options', options);
-  if (o.queue !== undefined && !isDispatcher(o.queue)) {
-    throw new TypeError(`Expected \`queue\` to be a Dispatcher (a TaskQueue or another backend), got \`${String(o.queue)}\` (${typeof o.queue})`);
-  }
   return {
-    dispatcher: o.queue ?? defaultQueue(),
+    dispatcher: dispatcherOption(o.queue) ?? defaultQueue(),
     highWaterMark: optional(o.highWaterMark, DEFAULT_HIGH_WATER_MARK, (v) => positiveInteger('highWaterMark', v)),
     batchSize: o.batchSize === 'auto' ? undefined : optional(o.batchSize, undefined, (v) => positiveInteger('batchSize', v)),
     errors: optional(o.errors, 'fail', (v) => oneOf('errors', v, ['fail', 'settle'] as const)),

@@ -2,9 +2,9 @@ import { inspect } from 'node:util';
 import { checkWaitOptions, waitFor, type WaitOptions } from '../core/deadline.js';
 import { KeyedResults, entryPromise, type StoreKey } from './keyed-results.js';
 import { isTask, type Task } from '../core/task.js';
-import type { Dispatcher } from '../window/dispatcher.js';
+import { dispatcherOption, type Dispatcher } from '../window/dispatcher.js';
 import { boolean, optional, plainOptions, positiveInteger } from '../core/validate.js';
-import { queueOption, runner, type Work } from './work.js';
+import { runner, type Work } from './work.js';
 
 /** Options of {@link coalesce}. */
 export interface CoalesceOptions<A extends readonly unknown[]> {
@@ -101,7 +101,7 @@ export function coalesce<A extends readonly unknown[], R>(
   ...params: [Work<A, R>, CoalesceOptions<A>] | [Dispatcher, Task<A, R>, CoalesceOptions<A>]
 ): Coalesced<A, Awaited<R>> {
   const [given, work, options] = params.length === 3 ? params : [undefined, ...params];
-  const queue = queueOption(given);
+  const queue = dispatcherOption(given);
   if (queue !== undefined && !isTask(work)) {
     throw new TypeError('coalesce(queue, task, options) takes a task made by task(url, name); pass a function as coalesce(fn, options)');
   }

@@ -1,9 +1,9 @@
 import { checkWaitOptions, waitFor, type WaitOptions } from '../core/deadline.js';
 import { FutureNotResolvedError, FutureNotSubmittedError } from '../core/errors.js';
 import { KeyedResults, entryPromise, type Entry } from './keyed-results.js';
-import type { Dispatcher } from '../window/dispatcher.js';
+import { dispatcherOption, type Dispatcher } from '../window/dispatcher.js';
 import { optional, plainOptions, positiveInteger, positiveNumber } from '../core/validate.js';
-import { queueOption, runner, type Work } from './work.js';
+import { runner, type Work } from './work.js';
 
 /** Options of {@link NamedFutures}. */
 export interface NamedFuturesOptions {
@@ -34,7 +34,7 @@ export class NamedFutures<V = unknown> {
 
   constructor(options?: NamedFuturesOptions) {
     const o = plainOptions('options', options);
-    this.#queue = queueOption(o.queue);
+    this.#queue = dispatcherOption(o.queue);
     this.#store = new KeyedResults({
       ttl: optional(o.ttl, 60_000, (v) => positiveNumber('ttl', v)),
       maxEntries: optional(o.maxEntries, 1000, (v) => positiveInteger('maxEntries', v)),

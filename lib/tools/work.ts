@@ -1,6 +1,6 @@
 import { defaultQueue } from '../api/default-queue.js';
 import { assertTask, isTask, type Task } from '../core/task.js';
-import { isDispatcher, type Dispatcher } from '../window/dispatcher.js';
+import type { Dispatcher } from '../window/dispatcher.js';
 import { runCall } from '../window/run-call.js';
 
 /** Something to run: a pool task (in a worker thread) or a plain function (on the event loop). */
@@ -22,12 +22,4 @@ export function runner<A extends readonly unknown[], R>(
   }
   const fn = work;
   return async (...args): Promise<Awaited<R>> => await fn(...args);
-}
-
-/** Checks a `queue` option at run time (JavaScript callers): any Dispatcher, or undefined for the default queue. */
-export function queueOption(queue: Dispatcher | undefined): Dispatcher | undefined {
-  if (queue !== undefined && !isDispatcher(queue)) {
-    throw new TypeError(`Expected \`queue\` to be a Dispatcher (a TaskQueue or another backend), got \`${String(queue)}\` (${typeof queue})`);
-  }
-  return queue;
 }

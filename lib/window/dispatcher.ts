@@ -2,6 +2,7 @@
  * The seam between the ordered window and whatever runs the work: the contract a backend
  * implements. `TaskQueue` (piscina) is one implementation; a distributed queue is another.
  */
+import { inspect } from 'node:util';
 import type { Transferable } from 'node:worker_threads';
 import type { Task } from '../core/task.js';
 
@@ -67,4 +68,15 @@ export interface Dispatcher {
 export function isDispatcher(value: unknown): value is Dispatcher {
   return typeof value === 'object' && value !== null &&
     typeof (value as Dispatcher).runBatch === 'function' && typeof (value as Dispatcher).concurrency === 'number';
+}
+
+/**
+ * Checks a `queue` option at run time (JavaScript callers): any Dispatcher, or undefined for the
+ * default. The one check behind every front door and tool that takes a `queue`.
+ */
+export function dispatcherOption(queue: unknown): Dispatcher | undefined {
+  if (queue !== undefined && !isDispatcher(queue)) {
+    throw new TypeError(`Expected \`queue\` to be a Dispatcher (a TaskQueue or another backend), got \`${inspect(queue)}\` (${typeof queue})`);
+  }
+  return queue;
 }
