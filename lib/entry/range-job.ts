@@ -2,20 +2,27 @@
  * One job of records in bulk, in a thread: reads a byte range of a file (or takes a block of
  * lines), splits and decodes its records, runs the user's function on each and encodes every
  * result line into one buffer, with each failure's line and place in it. See wire/map-job.ts.
+ *
+ * No string here outgrows a piece (PIECE): a job's input is decoded, and its output encoded, a
+ * piece at a time. A string of a whole job (up to 1 MiB) is allocated straight into V8's old
+ * generation and freed only by a full collection, so each thread's heap grew by tens of MB and
+ * spent its time in page faults (docs/performance.md, the job suite).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { isThenable } from '../core/util.js';
 import { transfer } from '../wire/cloneable.js';
-import type { BlockJob, JobError, JobResult, MapJob, RangeJob } from '../wire/map-job.js';
+import type { JobError, JobResult, MapJob, RangeJob } from '../wire/map-job.js';
 import { resultLine } from '../wire/result-line.js';
 import { encodeError } from '../wire/wire-error.js';
 import type { TaskFunction } from '../wire/load-task.js';
 
 /** Read past a range's end at a time, to finish its last line. */
 const TAIL = 64 * 1024;
-/** Kept between jobs: a range is read into it, then decoded to one string. */
+/** Input is decoded, and output encoded, this many bytes (about) at a time. */
+const PIECE = 64 * 1024;
+/** Kept between jobs: a range is read into it. */
 let scratch = Buffer.allocUnsafeSlow(256 * 1024);
 
 /** Makes `scratch` hold `size` bytes, keeping its first `keep`. */
@@ -36,8 +43,11 @@ function readAt(fd: number, offset: number, length: number, position: number): n
   return n;
 }
 
-/** The text of the lines that start in [start, end), read to the end of the last one. */
-export function readRange(job: RangeJob): string {
+/**
+ * The bytes of the lines that start in [start, end), read to the end of the last one: a view of
+ * this thread's scratch buffer, valid until the next job.
+ */
+export function readRange(job: RangeJob): Buffer {
   const fd = openSync(job.path, 'r');
   try {
     // One byte before the range tells whether a line starts right at `start`.
@@ -51,28 +61,24 @@ export function readRange(job: RangeJob): string {
     if (job.start > 0) {
       const newline = scratch.subarray(0, n).indexOf(10);
       // Not one line starts here: the range lies inside a line an earlier range owns.
-      if (newline === -1 || newline >= lastStart) return '';
+      if (newline === -1 || newline >= lastStart) return scratch.subarray(0, 0);
       first = newline + 1;
     }
     let searchFrom = lastStart;
     for (;;) {
       const newline = scratch.subarray(0, n).indexOf(10, searchFrom);
-      if (newline !== -1) return scratch.toString('utf8', first, newline + 1);
+      if (newline !== -1) return scratch.subarray(first, newline + 1);
       const more = Math.min(TAIL, job.limit - from - n);
-      if (more <= 0) return scratch.toString('utf8', first, n);
+      if (more <= 0) return scratch.subarray(first, n);
       room(n + more, n);
       const got = readAt(fd, n, more, from + n);
-      if (got === 0) return scratch.toString('utf8', first, n);
+      if (got === 0) return scratch.subarray(first, n);
       searchFrom = n;
       n += got;
     }
   } finally {
     closeSync(fd);
   }
-}
-
-function blockText(job: BlockJob): string {
-  return Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength).toString('utf8');
 }
 
 /** The job's output, with the byte offsets at which its failures fall. */
@@ -83,41 +89,62 @@ class Results {
   #stopped = false;
   readonly #fn: TaskFunction;
   readonly #stopAtError: boolean;
-  readonly #parts: string[] = [];
+  /** Result lines not yet encoded into `#out`. */
   #text = '';
-  #bytes = 0;
+  /** The job's own buffer (moved to the main thread at the end), sized from its input. */
+  #out: Buffer;
+  #used = 0;
 
-  constructor(fn: TaskFunction, stopAtError: boolean) {
+  constructor(fn: TaskFunction, stopAtError: boolean, inputBytes: number) {
     this.#fn = fn;
     this.#stopAtError = stopAtError;
+    this.#out = Buffer.allocUnsafeSlow(inputBytes + PIECE);
   }
 
-  /** Runs the user's function on one record. */
-  async run(record: unknown, line: number): Promise<void> {
+  /**
+   * Runs the user's function on one record. Returns a promise only when the function did: a
+   * synchronous function costs no promise and no microtask per record.
+   */
+  run(record: unknown, line: number): Promise<void> | undefined {
+    let result: unknown;
     try {
       // Called bare, not as a method: the user's function must not get this object as `this`.
       const fn = this.#fn;
-      let result = fn(record);
-      // Awaiting only real promises keeps a synchronous function free of a microtask per record.
-      if (isThenable(result)) result = await result;
-      const text = resultLine(result);
-      this.records++;
-      if (text === undefined) return;
-      this.#text += text + '\n';
-      this.written++;
+      result = fn(record);
     } catch (error) {
       this.failed(line, error);
+      return undefined;
     }
+    if (!isThenable(result)) {
+      this.#settled(result, line);
+      return undefined;
+    }
+    return Promise.resolve(result).then((value) => { this.#settled(value, line); }, (error: unknown) => { this.failed(line, error); });
+  }
+
+  #settled(result: unknown, line: number): void {
+    let text: string | undefined;
+    try {
+      text = resultLine(result);
+    } catch (error) {
+      this.failed(line, error);
+      return;
+    }
+    this.records++;
+    if (text === undefined) return;
+    this.#text += text + '\n';
+    this.written++;
+    if (this.#text.length >= PIECE) this.#flush();
   }
 
   /** Runs the user's function on an NDJSON line; bad JSON is the record's own error. */
-  json(text: string, line: number): Promise<void> {
+  json(text: string, line: number): Promise<void> | undefined {
     let record: unknown;
     try {
       record = JSON.parse(text);
     } catch (error) {
       this.failed(line, error);
-      return Promise.resolve();
+      return undefined;
     }
     return this.run(record, line);
   }
@@ -130,32 +157,53 @@ class Results {
   /** A record that failed before or inside the user's function. */
   failed(line: number, error: unknown): void {
     this.records++;
-    (this.errors ??= []).push({ line, at: this.#cut(), error: encodeError(error) });
+    this.#flush();
+    (this.errors ??= []).push({ line, at: this.#used, error: encodeError(error) });
     if (this.#stopAtError) this.#stopped = true;
   }
 
-  /** Byte length of the output so far: errors are rare, so only they pay for measuring it. */
-  #cut(): number {
-    if (this.#text !== '') {
-      this.#bytes += Buffer.byteLength(this.#text);
-      this.#parts.push(this.#text);
-      this.#text = '';
+  /** Encodes the pending lines into the job's buffer. */
+  #flush(): void {
+    const text = this.#text;
+    if (text === '') return;
+    this.#text = '';
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const most = this.#used + text.length * 3;
+    if (most > this.#out.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(most, this.#out.length * 2));
+      this.#out.copy(bigger, 0, 0, this.#used);
+      this.#out = bigger;
     }
-    return this.#bytes;
+    this.#used += this.#out.write(text, this.#used);
   }
 
   finish(lines: number, runMs: number): JobResult {
-    // A fresh buffer of its own (not a slice of Node's pool), so that it can be moved.
-    const out = encoder.encode(this.#parts.length === 0 ? this.#text : this.#parts.join('') + this.#text);
+    this.#flush();
+    // Its own ArrayBuffer (allocUnsafeSlow is not a slice of Node's pool), so it can be moved.
+    const out = new Uint8Array(this.#out.buffer as ArrayBuffer, this.#out.byteOffset, this.#used);
     const { records, written, errors } = this;
     return transfer({ out, lines, records, written, errors, runMs }, [out.buffer]);
   }
 }
 
-const encoder = new TextEncoder();
+/** Calls `each` on every piece of `bytes`, each cut after a newline, decoded; resolves with the lines counted. */
+async function inPieces(bytes: Uint8Array, results: Results, each: (text: string, before: number) => number | Promise<number>): Promise<number> {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let lines = 0;
+  for (let start = 0; start < view.length && !results.done();) {
+    let end = start + PIECE >= view.length ? view.length : view.lastIndexOf(10, start + PIECE) + 1;
+    // A line longer than a piece is a piece of its own.
+    if (end <= start) end = view.indexOf(10, start + PIECE) + 1 || view.length;
+    const counted = each(view.toString('utf8', start, end), lines);
+    lines += typeof counted === 'number' ? counted : await counted;
+    start = end;
+  }
+  return lines;
+}
 
-async function eachLine(text: string, json: boolean, results: Results): Promise<number> {
-  let line = 0;
+/** The lines of one piece (each ending in a newline but maybe the last); returns how many. */
+async function eachLine(text: string, json: boolean, results: Results, before: number): Promise<number> {
+  let line = before;
   let start = 0;
   while (start < text.length && !results.done()) {
     let end = text.indexOf('\n', start);
@@ -163,10 +211,10 @@ async function eachLine(text: string, json: boolean, results: Results): Promise<
     const record = text.slice(start, end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
     start = end + 1;
     line++;
-    if (!json) await results.run(record, line);
-    else if (record.trim() !== '') await results.json(record, line);
+    const pending = !json ? results.run(record, line) : record.trim() === '' ? undefined : results.json(record, line);
+    if (pending !== undefined) await pending;
   }
-  return line;
+  return line - before;
 }
 
 function countLines(text: string): number {
@@ -194,10 +242,9 @@ function afterLine(text: string, n: number): number {
  * A row the parser rejects is that record's error, and parsing goes on after its line: with no
  * quoted newlines (ranges.ts sends no other CSV here), each line is one record.
  */
-async function eachRow(text: string, header: readonly string[], results: Results): Promise<number> {
+async function eachRow(text: string, header: readonly string[], results: Results, before: number): Promise<number> {
   const options = { columns: [...header], info: true, skip_empty_lines: true };
   let rest = text;
-  let before = 0;
   while (rest !== '' && !results.done()) {
     let rows: Row[];
     let bad: { line: number; error: unknown } | undefined;
@@ -218,7 +265,8 @@ async function eachRow(text: string, header: readonly string[], results: Results
     }
     for (const { record, info } of rows) {
       if (results.done()) break;
-      await results.run(record, before + info.lines);
+      const pending = results.run(record, before + info.lines);
+      if (pending !== undefined) await pending;
     }
     if (bad === undefined || results.done()) break;
     results.failed(before + bad.line, bad.error);
@@ -236,8 +284,12 @@ async function eachRow(text: string, header: readonly string[], results: Results
  */
 export async function runJob(fn: TaskFunction, job: MapJob): Promise<JobResult> {
   const started = performance.now();
-  const text = job.kind === 'range' ? readRange(job) : blockText(job);
-  const results = new Results(fn, job.stopAtError);
-  const lines = job.format === 'csv' ? await eachRow(text, job.header ?? [], results) : await eachLine(text, job.format === 'ndjson', results);
+  const bytes = job.kind === 'range' ? readRange(job) : job.bytes;
+  const results = new Results(fn, job.stopAtError, bytes.byteLength);
+  const { format } = job;
+  const header = job.header ?? [];
+  const lines = await inPieces(bytes, results, format === 'csv'
+    ? (text, before) => eachRow(text, header, results, before)
+    : (text, before) => eachLine(text, format === 'ndjson', results, before));
   return results.finish(lines, performance.now() - started);
 }
