@@ -148,13 +148,13 @@ export async function drainJobs(plan: JobPlan, run: JobRun, state: RunState, out
       }
     }
     const meta = plan.finished();
-    const failure = writeJob(result, meta, base, plan.bytesRead(), output);
+    const failure = writeJob(result, meta, base, plan.bytesRead(), output, plan);
     if (failure !== undefined) return failure;
     base += result.lines;
   }
 }
 
-function writeJob(result: JobResult, meta: JobMeta, base: number, offset: number, output: JobOutput): CliError | undefined {
+function writeJob(result: JobResult, meta: JobMeta, base: number, offset: number, output: JobOutput, plan: JobPlan): CliError | undefined {
   const { out, counts } = output;
   const at = (line: number): Location => ({ source: meta.source, line: base + line, offset });
   let written = 0;
@@ -170,6 +170,7 @@ function writeJob(result: JobResult, meta: JobMeta, base: number, offset: number
     if (output.errors === 'fail') return output.recordFailed(at(failed.line), error);
     output.recordError(at(failed.line), error);
   }
-  out.bytes(written === 0 ? result.out : result.out.subarray(written));
+  const buffer = result.out.buffer;
+  out.bytes(written === 0 ? result.out : result.out.subarray(written), () => { if (buffer instanceof ArrayBuffer) plan.giveBack(buffer); });
   return undefined;
 }

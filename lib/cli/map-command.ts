@@ -52,6 +52,14 @@ function mainThreadCpu(): string[] {
 }
 
 /** Runs the command; resolves with the exit code. Throws `CliError` for set-up failures. */
+/**
+ * Each thread's young generation, in MB. With V8's default (up to 16 MB semi-spaces) every thread
+ * grew a heap as large as a whole main-thread run's, and two threads took the CLI to 1.8x the
+ * main-thread run's peak RSS; at 8 MB a record's garbage is still collected young (figures:
+ * docs/performance.md, the job suite).
+ */
+const YOUNG_GENERATION_MB = 8;
+
 export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (error: unknown) => void): Promise<number> {
   const { task: fn, label } = await loadTask(args.module, args.exportName, args.format === 'ndjson');
   const ownLabel = taskLabel(fn);
@@ -63,7 +71,7 @@ export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (erro
     : args.errorsFile === undefined ? new LineWriter(process.stderr, 'stderr') : await LineWriter.open(args.errorsFile, 'errors file');
 
   const threads = threadCount(args.threads);
-  const queue = new TaskQueue(threads === undefined ? {} : { maxThreads: threads });
+  const queue = new TaskQueue({ ...threads === undefined ? {} : { maxThreads: threads }, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
   queue.on('error', (error: unknown) => { process.stderr.write(`ordered-pool: warning: a worker reported ${oneLine(error)}\n`); });
   const locations = new Denque<Location>();
   const input = openInputs(args.inputs, args.format, totalBytes, {

@@ -78,15 +78,18 @@ export class LineWriter {
     this.#write(chunk);
   }
 
-  /** Writes lines already encoded (each ending in a newline) after those given to `line`. */
-  bytes(chunk: Uint8Array): void {
+  /**
+   * Writes lines already encoded (each ending in a newline) after those given to `line`; calls
+   * `written` once the stream is done with `chunk` (not when nothing was written).
+   */
+  bytes(chunk: Uint8Array, written?: () => void): void {
     this.flush();
     if (chunk.byteLength === 0 || this.closed) return;
-    this.#write(chunk);
+    this.#write(chunk, written);
   }
 
-  #write(chunk: string | Uint8Array): void {
-    if (!this.#stream.write(chunk) && this.blocked === undefined) {
+  #write(chunk: string | Uint8Array, written?: () => void): void {
+    if (!this.#stream.write(chunk, written) && this.blocked === undefined) {
       this.blocked = new Promise<void>((resolve) => {
         const done = (): void => {
           this.#stream.off('drain', done);

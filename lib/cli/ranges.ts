@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { Denque } from '../core/util.js';
+import { transfer } from '../wire/cloneable.js';
 import type { MapJob } from '../wire/map-job.js';
 import type { MapArgs } from './args.js';
 import { CliError } from './cli-error.js';
@@ -44,6 +45,8 @@ const TAIL_JOBS_PER_THREAD = 2;
 const FIRST_JOB_BYTES = 512;
 /** Bounds memory: a window of jobs holds at most this much input each (and its output). */
 export const MAX_JOB_BYTES = 1 << 20;
+/** Output buffers kept for reuse, per thread: a job's in flight and queued, and one being written. */
+const SPARES_PER_THREAD = 4;
 /** A stream is read in chunks of this size. */
 const READ_CHUNK = 256 * 1024;
 
@@ -144,6 +147,8 @@ export class JobPlan {
   readonly totalBytes: number | undefined;
   readonly #args: MapArgs;
   readonly #sources: readonly (readonly [string, Kind])[];
+  /** Output buffers written out, for the next jobs' output (see MapJob.spare). */
+  readonly #spares: ArrayBuffer[] = [];
   #done = 0;
 
   constructor(args: MapArgs, sources: readonly (readonly [string, Kind])[], totalBytes: number | undefined) {
@@ -172,9 +177,17 @@ export class JobPlan {
     return undefined;
   }
 
+  /** A job's output buffer is written out: a later job may write into it. */
+  giveBack(buffer: ArrayBuffer): void {
+    // As many as can be in use at once; more would only hold memory.
+    if (buffer.byteLength > 0 && this.#spares.length < this.threads * SPARES_PER_THREAD) this.#spares.push(buffer);
+  }
+
+  /** Records the job (without a spare: running it again must not need a buffer since moved) and sends it with one. */
   #push(source: string, startLine: number | undefined, bytes: number, job: MapJob): MapJob {
     this.metas.push({ source, startLine, bytes, job });
-    return job;
+    const spare = this.#spares.pop();
+    return spare === undefined ? job : transfer({ ...job, spare }, [spare]);
   }
 
   async* #ranges(source: string): AsyncGenerator<MapJob, undefined, undefined> {

@@ -95,10 +95,11 @@ class Results {
   #out: Buffer;
   #used = 0;
 
-  constructor(fn: TaskFunction, stopAtError: boolean, inputBytes: number) {
+  constructor(fn: TaskFunction, stopAtError: boolean, inputBytes: number, spare: ArrayBuffer | undefined) {
     this.#fn = fn;
     this.#stopAtError = stopAtError;
-    this.#out = Buffer.allocUnsafeSlow(inputBytes + PIECE);
+    const size = inputBytes + PIECE;
+    this.#out = spare !== undefined && spare.byteLength >= size ? Buffer.from(spare) : Buffer.allocUnsafeSlow(size);
   }
 
   /**
@@ -285,7 +286,7 @@ async function eachRow(text: string, header: readonly string[], results: Results
 export async function runJob(fn: TaskFunction, job: MapJob): Promise<JobResult> {
   const started = performance.now();
   const bytes = job.kind === 'range' ? readRange(job) : job.bytes;
-  const results = new Results(fn, job.stopAtError, bytes.byteLength);
+  const results = new Results(fn, job.stopAtError, bytes.byteLength, job.spare);
   const { format } = job;
   const header = job.header ?? [];
   const lines = await inPieces(bytes, results, format === 'csv'

@@ -13,6 +13,11 @@ interface JobBase {
   readonly header?: readonly string[] | undefined;
   /** With `--errors fail`, work past the first failure would only be thrown away. */
   readonly stopAtError: boolean;
+  /**
+   * An earlier job's output buffer, written out and moved back to be written into again: without
+   * it the main thread held one dead buffer per job until its heap, nearly idle, was collected.
+   */
+  readonly spare?: ArrayBuffer | undefined;
 }
 
 /**
