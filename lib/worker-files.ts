@@ -9,11 +9,10 @@
  * there or from the working directory). See docs/bundling.md.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WorkerFilesNotFoundError } from './core/errors.js';
-import { HERE } from './core/local-require.js';
+import { HERE, requireFrom } from './core/local-require.js';
 
 /** piscina's worker: a CommonJS file that imports the batch runner (see its header). */
 export const BATCH_RUNNER = 'entry/batch-runner-entry.cjs';
@@ -54,7 +53,7 @@ function findBase(dir: string | undefined): URL {
     for (const from of [here, pathToFileURL(join(process.cwd(), 'noop.js')).href]) {
       try {
         if (from === undefined) continue;
-        candidates.push(new URL('dist/lib/', pathToFileURL(createRequire(from).resolve('ordered-pool/package.json'))));
+        candidates.push(new URL('dist/lib/', pathToFileURL(requireFrom(from).resolve('ordered-pool/package.json'))));
       } catch { /* not installed there */ }
     }
   }

@@ -11,9 +11,9 @@
  * tsx loader named in `execArgv`, and imports the module again.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { requireFrom } from '../core/local-require.js';
 
 const TYPESCRIPT = /\.[cm]?tsx?$/;
 
@@ -76,7 +76,7 @@ function tsxLoaders(): string[] {
 function findTsxApi(near: readonly string[]): string | undefined {
   for (const from of near) {
     try {
-      const manifest = createRequire(from).resolve('tsx/package.json');
+      const manifest = requireFrom(from).resolve('tsx/package.json');
       const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports?: Record<string, { import?: { default?: string } }> };
       const entry = exports?.['./esm/api']?.import?.default;
       if (entry !== undefined) return new URL(entry, pathToFileURL(manifest)).href;
