@@ -8,12 +8,14 @@ export class OrderedPoolError extends Error {
   constructor(code: string, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
+    // A subclass names itself with a string: a minifier (webpack's production build) renames classes.
     this.name = new.target.name;
   }
 }
 
 /** The producer (or queue) no longer accepts work, or dropped the item before it ran. */
 export class StoppedError extends OrderedPoolError {
+  override name = 'StoppedError';
   constructor(message = 'The producer is stopped', options?: ErrorOptions) {
     super('ERR_STOPPED', message, options);
   }
@@ -24,25 +26,26 @@ export class StoppedError extends OrderedPoolError {
  * signal's reason) so code that already handles `fetch` or `stream` aborts handles ours too.
  */
 export class AbortError extends OrderedPoolError {
+  override name = 'AbortError';
   constructor(reason?: unknown) {
     super('ABORT_ERR', 'The operation was aborted', { cause: reason });
-    this.name = 'AbortError';
   }
 }
 
 /** An item ran longer than its `timeout` (run time, not time spent waiting in the queue). */
 export class TimeoutError extends OrderedPoolError {
+  override name = 'TimeoutError';
   readonly timeout: number;
 
   constructor(timeout: number, what = 'The task') {
     super('ERR_TIMEOUT', `${what} ran longer than its timeout of ${timeout} ms`);
-    this.name = 'TimeoutError';
     this.timeout = timeout;
   }
 }
 
 /** The worker thread running the item ended (`process.exit`, a native crash) before answering. */
 export class WorkerExitError extends OrderedPoolError {
+  override name = 'WorkerExitError';
   readonly exitCode: number | undefined;
 
   constructor(exitCode: number | undefined, options?: ErrorOptions) {
@@ -53,6 +56,7 @@ export class WorkerExitError extends OrderedPoolError {
 
 /** `run` or `produceItem` on a {@link TaskQueue} that has been closed. */
 export class QueueClosedError extends OrderedPoolError {
+  override name = 'QueueClosedError';
   constructor() {
     super('ERR_QUEUE_CLOSED', 'The task queue is closed');
   }
@@ -64,6 +68,7 @@ export class QueueClosedError extends OrderedPoolError {
  * its last attempt.
  */
 export class JobLostError extends OrderedPoolError {
+  override name = 'JobLostError';
   readonly jobId: string;
 
   constructor(jobId: string) {
@@ -74,6 +79,7 @@ export class JobLostError extends OrderedPoolError {
 
 /** A distributed queue's server (Redis) did not answer for longer than the queue allows. */
 export class BackendUnavailableError extends OrderedPoolError {
+  override name = 'BackendUnavailableError';
   constructor(message: string, options?: ErrorOptions) {
     super('ERR_BACKEND_UNAVAILABLE', message, options);
   }
@@ -84,6 +90,7 @@ export class BackendUnavailableError extends OrderedPoolError {
  * or a map cut short by `shutdown({ cancelFutures: true })`. Python's `concurrent.futures.CancelledError`.
  */
 export class CancelledError extends OrderedPoolError {
+  override name = 'CancelledError';
   constructor(message = 'The future was cancelled before it started') {
     super('ERR_CANCELLED', message);
   }
@@ -91,6 +98,7 @@ export class CancelledError extends OrderedPoolError {
 
 /** `submit` or `map` on an {@link Executor} after `shutdown()` (Python raises `RuntimeError`). */
 export class ExecutorShutdownError extends OrderedPoolError {
+  override name = 'ExecutorShutdownError';
   constructor(message = 'Cannot schedule new work after the executor was shut down') {
     super('ERR_EXECUTOR_SHUTDOWN', message);
   }
@@ -98,6 +106,7 @@ export class ExecutorShutdownError extends OrderedPoolError {
 
 /** A value that structured clone cannot copy (a function, a symbol, a promise...). */
 export class NotCloneableError extends OrderedPoolError {
+  override name = 'NotCloneableError';
   constructor(message: string) {
     super('ERR_NOT_CLONEABLE', message);
   }
@@ -105,6 +114,7 @@ export class NotCloneableError extends OrderedPoolError {
 
 /** The task's module could not be loaded, or does not export a function of that name. */
 export class TaskLoadError extends OrderedPoolError {
+  override name = 'TaskLoadError';
   readonly module: string;
   readonly exportName: string;
 
@@ -120,6 +130,7 @@ export class TaskLoadError extends OrderedPoolError {
  * `throw undefined`); the thrown value is `value`.
  */
 export class ThrownValueError extends OrderedPoolError {
+  override name = 'ThrownValueError';
   readonly value: unknown;
 
   constructor(value: unknown, thrower = 'The task') {
@@ -162,6 +173,7 @@ export function tagItemError(error: unknown, index: number, taskLabel: string): 
 
 /** {@link NamedFutures.result} for a key nothing was submitted under (or whose result expired). */
 export class FutureNotSubmittedError extends OrderedPoolError {
+  override name = 'FutureNotSubmittedError';
   readonly key: string;
 
   constructor(key: string) {
@@ -172,6 +184,7 @@ export class FutureNotSubmittedError extends OrderedPoolError {
 
 /** {@link NamedFutures.result} for a key whose work is still running. */
 export class FutureNotResolvedError extends OrderedPoolError {
+  override name = 'FutureNotResolvedError';
   readonly key: string;
 
   constructor(key: string) {
@@ -182,6 +195,7 @@ export class FutureNotResolvedError extends OrderedPoolError {
 
 /** A state machine was asked to go from `from` to a state `from` does not list in its `to`. */
 export class TransitionError extends OrderedPoolError {
+  override name = 'TransitionError';
   readonly from: string | undefined;
   readonly to: string;
 
@@ -194,6 +208,7 @@ export class TransitionError extends OrderedPoolError {
 
 /** `process()` on an actor that is already processing: two loops would run its calls concurrently. */
 export class AlreadyProcessingError extends OrderedPoolError {
+  override name = 'AlreadyProcessingError';
   constructor() {
     super('ERR_ALREADY_PROCESSING', 'The actor is already processing its calls');
   }
@@ -222,6 +237,7 @@ export function copyError(error: unknown): unknown {
  * installed package could be found (see docs/bundling.md).
  */
 export class WorkerFilesNotFoundError extends OrderedPoolError {
+  override name = 'WorkerFilesNotFoundError';
   /** Where the files were looked for. */
   readonly searched: readonly string[];
 
