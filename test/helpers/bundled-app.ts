@@ -4,13 +4,14 @@
  * webpack and Vite tests (test/package/).
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { ExecutionContext } from 'ava';
 
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const EXAMPLES = join(ROOT, 'dist', 'examples');
 export const TYPE_MODULE = '{ "type": "module" }\n';
 const exec = promisify(execFile);
@@ -80,14 +81,14 @@ export function assertQuickstartRan(t: ExecutionContext, run: AppRun): void {
  * What a bundled app prints when it finds no worker files (docs/bundling.md). A minifier renames
  * the class, and Node then prints `v [WorkerFilesNotFoundError]: …`: the error's name stays.
  */
-export function assertWorkerFilesMissing(t: ExecutionContext, run: AppRun): void {
+function assertWorkerFilesMissing(t: ExecutionContext, run: AppRun): void {
   t.not(run.code, 0);
   t.regex(run.stderr, /WorkerFilesNotFoundError\]?: Cannot find ordered-pool's worker files \(looked in .*\); when bundling, copy node_modules\/ordered-pool\/dist\/lib beside the bundle or set ORDERED_POOL_WORKER_DIR/);
   t.regex(run.stderr, /code: 'ERR_WORKER_FILES_NOT_FOUND'/);
 }
 
 /** A copy of the package's dist/lib in `dir`, to name with ORDERED_POOL_WORKER_DIR. */
-export async function copyWorkerFiles(dir: string): Promise<string> {
+async function copyWorkerFiles(dir: string): Promise<string> {
   await cp(join(ROOT, 'dist', 'lib'), dir, { recursive: true });
   // The copy is ES modules: it needs a package.json saying so.
   await writeFile(join(dir, 'package.json'), TYPE_MODULE);
@@ -95,24 +96,65 @@ export async function copyWorkerFiles(dir: string): Promise<string> {
 }
 
 /**
- * A small application in `dir` that a CommonJS bundle can hold (no top-level await): squares
- * 1..4 with `tasks.mjs` beside it, named by `new URL(…, import.meta.url)`, and prints the results.
- * Returns the entry.
+ * The output folder `out` of a build, deployed to `dir`/app with the dependencies (and the package,
+ * when `withPackage`) installed in `dir`, as ES modules. Returns `dir`/app.
  */
-export async function squaresApp(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'tasks.mjs'), 'export function square(x) { return x * x; }\n');
-  await writeFile(join(dir, 'app.js'), `
-    import { orderedMap, task, TaskQueue } from 'ordered-pool';
-    const square = task(new URL('./tasks.mjs', import.meta.url), 'square');
-    (async () => {
-      const queue = new TaskQueue({ maxThreads: 2 });
-      const out = [];
-      for await (const value of orderedMap([1, 2, 3, 4], square, { queue })) out.push(value);
-      await queue.close();
-      console.log(JSON.stringify(out));
-    })();
-  `);
+export async function deploy(out: string, dir: string, withPackage: boolean): Promise<string> {
+  const app = join(dir, 'app');
+  await cp(out, app, { recursive: true });
+  await installDependencies(dir, withPackage);
   await writeFile(join(dir, 'package.json'), TYPE_MODULE);
-  return join(dir, 'app.js');
+  return app;
+}
+
+/**
+ * `bundle`, with the package not installed: fails at once with the error that says what to do;
+ * then, with a copy of dist/lib in `copyDir` named by ORDERED_POOL_WORKER_DIR, the quickstart runs.
+ */
+export async function assertRunsFromWorkerCopy(t: ExecutionContext, bundle: string, copyDir: string): Promise<void> {
+  const cwd = join(bundle, '..');
+  assertWorkerFilesMissing(t, await runApp(bundle, cwd));
+  const workers = await copyWorkerFiles(copyDir);
+  assertQuickstartRan(t, await runApp(bundle, cwd, { ORDERED_POOL_WORKER_DIR: workers }));
+}
+
+/**
+ * Bundles a small application that a CommonJS bundle can hold (no top-level await: it squares
+ * 1..4 with `tasks.mjs`, named by `taskModule`, an expression in the app) with `bundler`, from a
+ * build folder that is then deleted, and runs the bundle elsewhere with the package installed.
+ * `bundler(entry, outDir)` returns the bundle's path; the task module must end up beside it.
+ */
+export async function assertSquaresBundleRuns(
+  t: ExecutionContext,
+  bundler: (entry: string, outDir: string) => Promise<string>,
+  taskModule = "new URL('./tasks.mjs', import.meta.url)",
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'ordered-pool-squares-'));
+  try {
+    const src = join(dir, 'src');
+    await mkdir(src);
+    await writeFile(join(src, 'tasks.mjs'), 'export function square(x) { return x * x; }\n');
+    await writeFile(join(src, 'app.js'), `
+      import { orderedMap, task, TaskQueue } from 'ordered-pool';
+      const square = task(${taskModule}, 'square');
+      (async () => {
+        const queue = new TaskQueue({ maxThreads: 2 });
+        const out = [];
+        for await (const value of orderedMap([1, 2, 3, 4], square, { queue })) out.push(value);
+        await queue.close();
+        console.log(JSON.stringify(out));
+      })();
+    `);
+    await writeFile(join(src, 'package.json'), TYPE_MODULE);
+    await installDependencies(src, true);
+    const bundle = await bundler(join(src, 'app.js'), join(dir, 'app'));
+    await rm(src, { recursive: true });
+    await installDependencies(dir, true);
+    const run = await runApp(bundle, join(bundle, '..'));
+    t.is(run.signal, null, `the process exited by itself; stderr: ${run.stderr}`);
+    t.is(run.code, 0, run.stderr);
+    t.is(run.stdout, '[1,4,9,16]\n');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -4,13 +4,13 @@
  * in child processes: with ordered-pool installed there (found without any setting), and without
  * it (the error, then a copy of dist/lib named by ORDERED_POOL_WORKER_DIR).
  */
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test from 'ava';
 import webpack, { type Configuration } from 'webpack';
-import { assertQuickstartRan, assertWorkerFilesMissing, copyWorkerFiles, installDependencies, quickstartSource, runApp, squaresApp, TYPE_MODULE } from '../helpers/bundled-app.js';
+import { assertQuickstartRan, assertRunsFromWorkerCopy, assertSquaresBundleRuns, deploy, quickstartSource, runApp } from '../helpers/bundled-app.js';
 
 /** The configuration docs/bundling.md gives, for `entry` into `outDir`. */
 function documentedConfig(entry: string, outDir: string): Configuration {
@@ -49,16 +49,6 @@ const built = (async () => {
   await rm(src, { recursive: true });
 })();
 
-/** A deploy folder: the bundle's output in `app/`, the dependencies (and the package) installed. */
-async function deploy(name: string, withPackage: boolean): Promise<string> {
-  await built;
-  const dir = join(work, name);
-  await cp(out, join(dir, 'app'), { recursive: true });
-  await installDependencies(dir, withPackage);
-  await writeFile(join(dir, 'package.json'), TYPE_MODULE);
-  return join(dir, 'app');
-}
-
 test('webpack follows the task module and emits it; the bundle holds no path of the build folder', async (t) => {
   t.timeout(60_000);
   await built;
@@ -87,34 +77,24 @@ test("webpack's default for Node, CommonJS output, writes the build folder's pat
 
 test.serial('a webpack bundle run elsewhere finds the worker files in the installed package, with no setting', async (t) => {
   t.timeout(90_000);
-  const app = await deploy('installed', true);
+  await built;
+  const app = await deploy(out, join(work, 'installed'), true);
   assertQuickstartRan(t, await runApp(join(app, 'app.mjs'), app));
 });
 
 test.serial('a webpack bundle without the package installed: a clear error, then a copy named by ORDERED_POOL_WORKER_DIR works', async (t) => {
   t.timeout(90_000);
-  const app = await deploy('copied', false);
-  assertWorkerFilesMissing(t, await runApp(join(app, 'app.mjs'), app));
-  const workers = await copyWorkerFiles(join(app, '..', 'ordered-pool-workers'));
-  assertQuickstartRan(t, await runApp(join(app, 'app.mjs'), app, { ORDERED_POOL_WORKER_DIR: workers }));
+  await built;
+  const app = await deploy(out, join(work, 'copied'), false);
+  await assertRunsFromWorkerCopy(t, join(app, 'app.mjs'), join(work, 'copied', 'ordered-pool-workers'));
 });
 
 test.serial("webpack's default CommonJS output with ordered-pool left external: require('ordered-pool') through require(esm)", async (t) => {
   t.timeout(90_000);
-  const dir = await mkdtemp(join(tmpdir(), 'ordered-pool-webpack-cjs-'));
-  try {
-    const entry = await squaresApp(join(dir, 'src'));
-    await installDependencies(join(dir, 'src'), true);
-    await bundle({ mode: 'production', target: 'node20', entry, externals: { 'ordered-pool': 'commonjs ordered-pool' }, output: { path: join(dir, 'app'), filename: 'app.cjs' } });
-    const source = await readFile(join(dir, 'app', 'app.cjs'), 'utf8');
-    t.true(source.includes('require("ordered-pool")'), 'the bundle requires the package');
-    await rm(join(dir, 'src'), { recursive: true });
-    await installDependencies(dir, true);
-    const run = await runApp(join(dir, 'app', 'app.cjs'), join(dir, 'app'));
-    t.is(run.signal, null, run.stderr);
-    t.is(run.code, 0, run.stderr);
-    t.is(run.stdout, '[1,4,9,16]\n');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  await assertSquaresBundleRuns(t, async (entry, outDir) => {
+    await bundle({ mode: 'production', target: 'node20', entry, externals: { 'ordered-pool': 'commonjs ordered-pool' }, output: { path: outDir, filename: 'app.cjs' } });
+    t.true((await readFile(join(outDir, 'app.cjs'), 'utf8')).includes('require("ordered-pool")'), 'the bundle requires the package');
+    // webpack emitted tasks.mjs beside it, under a hashed name.
+    return join(outDir, 'app.cjs');
+  });
 });
