@@ -132,7 +132,8 @@ MessagePort.prototype.postMessage = function post(this: MessagePort, message: un
     return;
   }
   postAnswer(
-    (response, list) => { postMessage.call(this, { ...(message as object), result: response }, list); },
+    // The message as piscina made it unless the answer had to be rebuilt (a spread per call costs).
+    (response, list) => { postMessage.call(this, response === result ? message : { ...(message as object), result: response }, list); },
     result as BatchResponse,
     transferList ?? [],
   );

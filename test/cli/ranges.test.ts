@@ -126,6 +126,27 @@ test('a line longer than several ranges (and than the read-ahead) is read whole 
   t.deepEqual(await throughRanges(path, size, cuts, 'lines'), lineByLine(text, false));
 });
 
+test('a job larger than a piece (64 KiB): lines across piece edges, each failure placed where it falls in the output', async (t) => {
+  t.timeout(60_000);
+  const rows: string[] = [];
+  for (let i = 0; rows.join('\n').length < 400_000; i++) {
+    rows.push(i % 97 === 0 ? `!${i}` : i % 13 === 0 ? '日本語🎉'.repeat(i % 50) : i === 500 ? 'z'.repeat(150_000) : `row ${i} ${'é'.repeat(i % 30)}`);
+  }
+  const text = rows.map((row, i) => row + (i % 7 === 0 ? '\r\n' : '\n')).join('');
+  const path = file(text);
+  const size = Buffer.byteLength(text);
+  const want = lineByLine(text, false);
+  for (const cuts of [[], [size >> 1], [70_000, 140_000, 300_000]]) t.deepEqual(await throughRanges(path, size, cuts, 'lines'), want, `cuts at ${cuts.join(', ')}`);
+  const result = withoutTransfer(await runJob(mapper, { kind: 'range', path, start: 0, end: size, limit: size, format: 'lines', stopAtError: false })) as JobResult;
+  const output = Buffer.from(result.out);
+  t.true((result.errors ?? []).length > 3);
+  for (const failed of result.errors ?? []) {
+    const head = text.split('\n').slice(0, failed.line - 1);
+    const before = head.length === 0 ? '' : lineByLine(`${head.join('\n')}\n`, false).out;
+    t.is(output.subarray(0, failed.at).toString('utf8'), before, `failure at line ${failed.line}`);
+  }
+});
+
 test('an empty file and a file of one newline', async (t) => {
   t.deepEqual(await throughRanges(file(''), 0, [], 'lines'), { out: '', errors: [], lines: 0 });
   t.deepEqual(await throughRanges(file('\n'), 1, [], 'lines'), { out: '<>\n', errors: [], lines: 1 });
