@@ -71,13 +71,16 @@ async function stop(child: ChildProcess): Promise<void> {
 
 /**
  * Starts a `redis-server` on `port` of the loopback interface, with no persistence (`--save ''`,
- * `--appendonly no`), its files in `dir`; `ready` resolves once it accepts connections. The
+ * `--appendonly no`), its files in `dir`; `ready` resolves once it accepts connections. `flags`
+ * go after these (`--requirepass`, ACL `--user` rules, TLS files). The
  * process is returned at once, so that a caller can stop it even if it never gets ready.
  */
-export function spawnRedisServer(port: number, dir: string, password?: string): { child: ChildProcess; ready: Promise<void> } {
+export function spawnRedisServer(
+  port: number, dir: string, flags: readonly string[] = [],
+): { child: ChildProcess; ready: Promise<void> } {
+  // Later flags win: `--port 0 --tls-port N` serves TLS only.
   const child = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-    ...(password === undefined ? [] : ['--requirepass', password]),
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...flags,
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   return { child, ready: printed(child, child.stdout, 'Ready to accept connections') };
 }

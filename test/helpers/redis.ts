@@ -3,12 +3,13 @@
  * processes started with the real CLI. Everything started here is stopped by `stopAll()` (call it
  * in `test.after.always`), even when a test fails.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import test, { type TestFn } from 'ava';
 import { Redis } from 'ioredis';
 import { within } from './index.js';
@@ -18,16 +19,21 @@ const CLI = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
 /** dist/test/fixtures: the workers' --root, and the producers' `root`. */
 export const FIXTURES_ROOT = new URL('../fixtures/', import.meta.url);
 
+const execFileAsync = promisify(execFile);
+
 export const HAS_REDIS = spawnSync('redis-server', ['--version']).status === 0;
+/** `startRedis({ tls: true })` makes its certificates with the openssl command. */
+export const HAS_OPENSSL = spawnSync('openssl', ['version']).status === 0;
 
 /**
- * `test.serial`, or without `redis-server` a skip locally and one failing test under CI=true, so a
- * CI machine without Redis cannot pass by skipping.
+ * `test.serial`, or without `redis-server` (and with `tls`, without `openssl`) a skip locally and
+ * one failing test under CI=true, so a CI machine without them cannot pass by skipping.
  */
-export function redisTest(): TestFn['serial'] {
-  if (HAS_REDIS) return test.serial;
+export function redisTest({ tls = false }: { tls?: boolean } = {}): TestFn['serial'] {
+  const missing = [...(HAS_REDIS ? [] : ['redis-server']), ...(tls && !HAS_OPENSSL ? ['openssl'] : [])];
+  if (missing.length === 0) return test.serial;
   if (process.env.CI === 'true') {
-    test('redis-server is installed (required under CI=true)', (t) => { t.fail('redis-server not found on PATH'); });
+    test(`${missing.join(' and ')} installed (required under CI=true)`, (t) => { t.fail(`${missing.join(' and ')} not found on PATH`); });
   }
   return test.serial.skip as unknown as TestFn['serial'];
 }
@@ -47,21 +53,57 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
 
 export interface RedisServer {
   readonly port: number;
+  /** How producers and workers reach it: with the password, or as the first ACL user; `rediss://` with TLS. */
   readonly url: string;
-  /** A client of this server; closed by stopAll(). */
+  /** With `tls`: the throwaway CA that signed the server's certificate, as PEM and as a file. */
+  readonly ca: { readonly pem: string; readonly file: string } | undefined;
+  /** `url` as another user (`''` for none): `urlAs('app', 'wrong')`. */
+  urlAs(user: string, password: string): string;
+  /** A client of this server with every right; closed by stopAll(). */
   client(): Redis;
   /** Stops the server and starts an empty one on the same port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** `password`: the server requires it (`--requirepass`), and `url` carries it. */
-export async function startRedis({ password }: { password?: string } = {}): Promise<RedisServer> {
+/** An ACL user: `rules` as in `ACL SETUSER` (`'~bull:etl:*'`, `'+@all'`, ...), after `on >password`. */
+export interface AclUser {
+  readonly name: string;
+  readonly password: string;
+  readonly rules: readonly string[];
+}
+
+export interface RedisStartOptions {
+  /** The default user's password (`--requirepass`); `url` carries it. */
+  readonly password?: string;
+  /** ACL users; the default user is turned off and `url` logs in as the first. */
+  readonly users?: readonly AclUser[];
+  /** Serve TLS only (`--port 0 --tls-port`), with a CA and certificate made here by openssl; clients need no certificate. */
+  readonly tls?: boolean;
+}
+
+/** The user `client()` logs in as when the default user is off. */
+const ADMIN: AclUser = { name: 'test-admin', password: 'test-admin-pw', rules: ['~*', '&*', '+@all'] };
+
+export async function startRedis({ password, users, tls = false }: RedisStartOptions = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'ordered-pool-redis-'));
   const port = await freePort();
+  const flags: string[] = [];
+  if (password !== undefined) flags.push('--requirepass', password);
+  if (users !== undefined) {
+    flags.push('--user', 'default', 'off');
+    for (const user of [...users, ADMIN]) flags.push('--user', user.name, 'on', `>${user.password}`, ...user.rules);
+  }
+  const ca = tls ? await makeCertificates(dir) : undefined;
+  if (ca !== undefined) {
+    flags.push(
+      '--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no',
+      '--tls-cert-file', join(dir, 'server.crt'), '--tls-key-file', join(dir, 'server.key'), '--tls-ca-cert-file', ca.file,
+    );
+  }
   let server: ChildProcess | undefined;
   const boot = async (): Promise<void> => {
-    const { child, ready } = spawnRedisServer(port, dir, password);
+    const { child, ready } = spawnRedisServer(port, dir, flags);
     started.add(child);
     server = child;
     await within(ready, 10_000, 'redis-server start');
@@ -76,11 +118,21 @@ export async function startRedis({ password }: { password?: string } = {}): Prom
     await stop();
     await rm(dir, { recursive: true, force: true });
   });
+  const urlAs = (user: string, pass: string): string =>
+    `${tls ? 'rediss' : 'redis'}://${user === '' && pass === '' ? '' : `${user}:${pass}@`}127.0.0.1:${String(port)}`;
+  const first = users?.[0];
   return {
     port,
-    url: `redis://${password === undefined ? '' : `:${password}@`}127.0.0.1:${String(port)}`,
+    url: first !== undefined ? urlAs(first.name, first.password) : urlAs('', password ?? ''),
+    ca,
+    urlAs,
     client() {
-      const client = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: null, ...(password === undefined ? {} : { password }) });
+      const client = new Redis(port, '127.0.0.1', {
+        maxRetriesPerRequest: null,
+        ...(users === undefined ? {} : { username: ADMIN.name, password: ADMIN.password }),
+        ...(password === undefined ? {} : { password }),
+        ...(ca === undefined ? {} : { tls: { ca: ca.pem } }),
+      });
       client.on('error', () => undefined);
       clients.push(client);
       return client;
@@ -93,27 +145,53 @@ export async function startRedis({ password }: { password?: string } = {}): Prom
   };
 }
 
+/**
+ * A throwaway CA and a server certificate it signs for 127.0.0.1, in `dir`, made with the
+ * `openssl` command (P-256 keys: quick to make).
+ */
+async function makeCertificates(dir: string): Promise<{ pem: string; file: string }> {
+  const file = join(dir, 'ca.crt');
+  const openssl = async (...args: string[]): Promise<void> => { await execFileAsync('openssl', args, { cwd: dir }); };
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await openssl('req', '-x509', ...key, '-keyout', 'ca.key', '-out', file, '-days', '2', '-subj', '/CN=ordered-pool test CA');
+  await openssl('req', ...key, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+  await writeFile(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  await openssl(
+    'x509', '-req', '-in', 'server.csr', '-CA', file, '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2',
+    '-extfile', 'server.ext',
+  );
+  return { pem: await readFile(file, 'utf8'), file };
+}
+
 export interface WorkerProcess {
   readonly child: ChildProcess;
   /** Everything it printed on stderr so far. */
   readonly output: { text: string };
+  /** Resolves once it printed `ready`; rejects if it exits first. */
+  readonly ready: Promise<void>;
+  /** Resolves with its exit code (or signal) once it has exited. */
+  readonly exited: Promise<number | NodeJS.Signals>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface WorkerOptions {
   readonly queue: string;
+  /** `--redis`. @default the server's `url` */
+  readonly url?: string;
   readonly threads?: number;
   readonly concurrency?: number;
   readonly lockDuration?: number;
   readonly stalledInterval?: number;
   readonly root?: string;
   readonly extra?: readonly string[];
+  /** Added to this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
-/** Starts `ordered-pool worker` and waits for its `ready` line. */
-export async function startWorker(redis: RedisServer, options: WorkerOptions): Promise<WorkerProcess> {
+/** Starts `ordered-pool worker`; see `startWorker` to wait for its `ready` line. */
+export function spawnWorker(redis: RedisServer, options: WorkerOptions): WorkerProcess {
   const args = [
-    CLI, 'worker', '--redis', redis.url, '--queue', options.queue,
+    CLI, 'worker', '--redis', options.url ?? redis.url, '--queue', options.queue,
     '--root', options.root ?? fileURLToPath(FIXTURES_ROOT),
     '--threads', String(options.threads ?? 1),
     '--lock-duration', String(options.lockDuration ?? 2000),
@@ -121,18 +199,28 @@ export async function startWorker(redis: RedisServer, options: WorkerOptions): P
     ...(options.concurrency === undefined ? [] : ['--concurrency', String(options.concurrency)]),
     ...(options.extra ?? []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...options.env } });
   started.add(child);
   const output = { text: '' };
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => {
+    child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1); });
+  });
   const ready = new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (chunk: Buffer) => {
       output.text += chunk.toString();
       if (/ready/.test(output.text)) resolve();
     });
-    child.once('exit', (code) => { reject(new Error(`worker exited with ${String(code)} before ready:\n${output.text}`)); });
+    void exited.then((code) => { reject(new Error(`worker exited with ${String(code)} before ready:\n${output.text}`)); });
   });
-  await within(ready, 15_000, 'worker start');
-  return { child, output, stop: (signal) => stopProcess(child, signal) };
+  ready.catch(() => undefined);
+  return { child, output, ready, exited, stop: (signal) => stopProcess(child, signal) };
+}
+
+/** Starts `ordered-pool worker` and waits for its `ready` line. */
+export async function startWorker(redis: RedisServer, options: WorkerOptions): Promise<WorkerProcess> {
+  const worker = spawnWorker(redis, options);
+  await within(worker.ready, 15_000, 'worker start');
+  return worker;
 }
 
 /** Stops every server and worker this file started. */
