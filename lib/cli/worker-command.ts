@@ -5,8 +5,9 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { TaskQueue } from '../pool/task-queue.js';
-import { RemoteWorker } from '../remote/remote-worker.js';
-import { describeConnection } from '../remote/connection.js';
+import { RemoteWorker, type RemoteWorkerOptions } from '../remote/remote-worker.js';
+import { describeConnection, refusal } from '../remote/connection.js';
+import { BackendUnavailableError } from '../core/errors.js';
 import type { WorkerArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import { EXIT_OK } from './exit-codes.js';
@@ -29,7 +30,7 @@ export async function runWorker(args: WorkerArgs): Promise<number> {
   });
   const where = describeConnection(args.redis);
   const worker = await Promise.race([
-    RemoteWorker.start({
+    startRemote({
       connection: args.redis,
       name: args.queue,
       root,
@@ -42,9 +43,10 @@ export async function runWorker(args: WorkerArgs): Promise<number> {
     }),
     stopped.then(() => undefined),
   ]);
-  if (worker === undefined) {
+  if (!(worker instanceof RemoteWorker)) {
     await threads.close({ force: true });
-    return EXIT_OK;
+    if (worker === undefined) return EXIT_OK;
+    throw worker;
   }
   log(`ready: queue '${args.queue}' at ${where}, root ${root}, ${String(threads.maxThreads)} threads, ` +
     `${String(args.concurrency ?? threads.concurrency)} jobs at once`);
@@ -55,4 +57,21 @@ export async function runWorker(args: WorkerArgs): Promise<number> {
   if (!finished) log('jobs still running are left to other workers');
   await threads.close({ force: !finished });
   return EXIT_OK;
+}
+
+/**
+ * Starts the worker; what keeps it from ever connecting (credentials refused, a certificate not
+ * trusted) comes back as a one-line `CliError`, not thrown, so the threads can be closed first.
+ */
+async function startRemote(options: RemoteWorkerOptions): Promise<RemoteWorker | CliError> {
+  try {
+    return await RemoteWorker.start(options);
+  } catch (error) {
+    if (!(error instanceof BackendUnavailableError)) throw error;
+    const kind = refusal(error.cause);
+    const hint = kind === 'certificate' || kind === 'handshake'
+      ? ' (for a certificate signed by your own CA, start the worker with NODE_EXTRA_CA_CERTS=/path/to/ca.pem)'
+      : '';
+    return new CliError(`${error.message}${hint}`, { cause: error });
+  }
 }

@@ -14,7 +14,7 @@ import { assertTask, type Task } from '../core/task.js';
 import { reportError } from '../core/report-error.js';
 import { nonNegativeInteger, oneOf, optional, plainOptions, positiveInteger } from '../core/validate.js';
 import { decodeError } from '../wire/wire-error.js';
-import { checkConnection, connect, describeConnection, type RedisConnection } from './connection.js';
+import { checkConnection, connect, describeConnection, refusedError, type RedisConnection } from './connection.js';
 import {
   cancelChannel, capacityKey, decodeAnswer, encodeArgs, jobKey, runKeys, unsendable, type Answer, type JobData, type RunKeys,
   type Serialization,
@@ -120,6 +120,8 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
   #lastContact = Date.now();
   #checking = false;
   #lastError: Error | undefined;
+  /** Set while Redis refuses this queue's credentials or TLS; see #refuse. */
+  #refused: BackendUnavailableError | undefined;
   #closing: Promise<void> | undefined;
   /** Called when the last pending call settles, for a graceful close(). */
   #onIdle: (() => void) | undefined;
@@ -150,9 +152,15 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
     this.#closeTimeout = optional(o.closeTimeout, 10_000, (v) => nonNegativeInteger('closeTimeout', v));
     this.#where = describeConnection(connection);
     this.#keys = runKeys(this.#prefix, this.name, this.runId);
-    const onError = (error: Error): void => { this.#lastError = error; };
+    const onError = (error: Error): void => {
+      this.#lastError = error;
+      const refused = refusedError(error, this.#where);
+      if (refused !== undefined) this.#refuse(refused);
+    };
     this.#commands = connect(connection, `ordered-pool:${this.runId}`, onError);
     this.#popper = connect(connection, `ordered-pool:${this.runId}:answers`, onError);
+    // Credentials or a certificate fixed on the server side: calls may go again.
+    this.#commands.on('ready', () => { this.#refused = undefined; });
     this.#queue = new Queue(this.name, {
       connection: this.#commands,
       prefix: this.#prefix,
@@ -192,6 +200,7 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
     if (this.#closing !== undefined) return Promise.reject(new BatchFailure(new QueueClosedError(), -1, false));
     const { signal } = call;
     if (signal?.aborted === true) return Promise.reject(new BatchFailure(new AbortError(signal.reason), -1, false));
+    if (this.#refused !== undefined) return Promise.reject(new BatchFailure(this.#refused, -1, false));
     const count = call.args.length;
     const path = taskPathUnder(this.#root, call.task.module);
     if (path === undefined) {
@@ -232,6 +241,15 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
         ));
       });
     });
+  }
+
+  /**
+   * Redis turns this queue away for a reason waiting cannot cure (credentials, TLS): every call
+   * fails now, not after `unavailableTimeout`, and new calls fail at once until a client gets in.
+   */
+  #refuse(error: BackendUnavailableError): void {
+    this.#refused = error;
+    for (const id of [...this.#pending.keys()]) this.#take(id)?.reject(new BatchFailure(error, -1, false));
   }
 
   /** Which items can travel; the others get their error here. */
@@ -437,7 +455,13 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
     clearInterval(this.#watchdog);
     this.#stopped = true;
     // Each step bounded: a Redis that is gone must not keep close() pending.
-    const bounded = (step: Promise<unknown>): Promise<unknown> => Promise.race([step.catch(() => undefined), sleep(2000)]);
+    // Unref'd: a step that is done must not keep the process alive for the rest of its 2 s.
+    const bounded = (step: Promise<unknown>): Promise<unknown> => Promise.race([step.catch(() => undefined), sleep(2000, undefined, { ref: false })]);
+    if (this.#refused !== undefined) {
+      // Redis turns us away: nothing to clean up there, and commands would only wait in ioredis's queue.
+      this.#popper.disconnect();
+      this.#commands.disconnect();
+    }
     await bounded(this.#cancel(left));
     await bounded(this.#commands.del(this.#keys.alive, this.#keys.answers));
     this.#popper.disconnect();

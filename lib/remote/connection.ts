@@ -4,6 +4,10 @@
  * `username`, `password`, `tls`, ...).
  */
 import { Redis, type RedisOptions } from 'ioredis';
+// Not exported by ioredis's index; ioredis is pinned to ~6.1 (package.json) and has no exports map.
+import standalone, { type StandaloneConnectionOptions } from 'ioredis/built/connectors/StandaloneConnector.js';
+import type { NetStream } from 'ioredis/built/types.js';
+import { BackendUnavailableError } from '../core/errors.js';
 
 export type { RedisOptions };
 
@@ -24,10 +28,52 @@ export function checkConnection(connection: unknown): RedisConnection {
  */
 export function connect(connection: RedisConnection, name: string, onError: (error: Error) => void): Redis {
   const overrides: RedisOptions = { maxRetriesPerRequest: null, connectionName: name };
-  const client = typeof connection === 'string' ? new Redis(connection, overrides) : new Redis({ ...connection, ...overrides });
+  const client = typeof connection === 'string'
+    ? new Redis(connection, { ...overrides, Connector: GuardedConnector })
+    : new Redis({ ...connection, ...overrides, ...(connection.Connector ?? connection.sentinels ? {} : { Connector: GuardedConnector }) });
   // Without a listener, ioredis prints every reconnect failure to the console.
   client.on('error', onError);
   return client;
+}
+
+/**
+ * ioredis's own connector, but every socket keeps an error listener for good. ioredis listens for
+ * a socket's first error only (`once`), and a TLS socket can fail twice: closed during its
+ * handshake (a queue closed right after it was made, a worker giving up on a refused
+ * certificate), it reports the server's alert as a second error, which then crashed the process
+ * as an unhandled 'error' event (ioredis#961, closed unfixed). ioredis has already dealt with the
+ * first error; later ones have nothing left to tell. Clients that BullMQ duplicates from ours
+ * (a Worker's blocking connection) inherit the option.
+ */
+class GuardedConnector extends standalone.default {
+  /** ioredis passes the client's options, of which the connector reads its own. */
+  constructor(options: unknown) {
+    super(options as StandaloneConnectionOptions);
+  }
+
+  override async connect(onError: Parameters<InstanceType<typeof standalone.default>['connect']>[0]): Promise<NetStream> {
+    const stream = await super.connect(onError);
+    stream.on('error', ignore);
+    return stream;
+  }
+
+  /**
+   * ioredis ends the socket and destroys it 2 s later unless it closes first; a socket that
+   * failed has closed already, and that timer would keep the process alive 2 s after `close()`.
+   */
+  override disconnect(): void {
+    // Typed as always there, but unset until the first connect.
+    const stream = this.stream as NetStream | undefined;
+    if (stream === undefined || !stream.destroyed) {
+      super.disconnect();
+      return;
+    }
+    this.connecting = false;
+  }
+}
+
+function ignore(): void {
+  // See GuardedConnector.
 }
 
 /** Where a client points, for messages (no password). */
@@ -42,5 +88,49 @@ export function describeConnection(connection: RedisConnection): string {
       return 'the Redis URL given';
     }
   }
-  return `${connection.host ?? '127.0.0.1'}:${String(connection.port ?? 6379)}`;
+  return `${connection.tls === undefined ? 'redis' : 'rediss'}://${connection.host ?? '127.0.0.1'}:${String(connection.port ?? 6379)}`;
+}
+
+/**
+ * OpenSSL's certificate verification failures as Node names them (`error.code`), listed in Node's
+ * tls docs under "X509 certificate error codes".
+ */
+const CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_CRL', 'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE', 'CRL_SIGNATURE_FAILURE', 'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED',
+  'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'ERROR_IN_CRL_LAST_UPDATE_FIELD', 'ERROR_IN_CRL_NEXT_UPDATE_FIELD', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Why Redis will keep turning a client away: what {@link refusal} finds. */
+export type Refusal = 'credentials' | 'certificate' | 'handshake';
+
+const REFUSALS: Record<Refusal, string> = {
+  credentials: 'refused the credentials',
+  certificate: 'presented a TLS certificate that failed verification',
+  handshake: 'failed the TLS handshake',
+};
+
+/**
+ * What kind of error retrying cannot cure, if `error` is one: Redis refused the credentials
+ * (`WRONGPASS`, `NOAUTH`), or TLS failed (a certificate not trusted or for another host,
+ * `rediss://` to a plain port). Undefined for errors a reconnect may cure (Redis restarting, out
+ * of reach), which callers wait through.
+ */
+export function refusal(error: unknown): Refusal | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (/^(WRONGPASS|NOAUTH)\b/.test(error.message)) return 'credentials';
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return undefined;
+  if (CERTIFICATE_CODES.has(code)) return 'certificate';
+  return code.startsWith('ERR_SSL_') ? 'handshake' : undefined;
+}
+
+/** `error` as a `BackendUnavailableError` saying who refused what, if retrying cannot cure it. */
+export function refusedError(error: unknown, where: string): BackendUnavailableError | undefined {
+  const kind = refusal(error);
+  if (kind === undefined) return undefined;
+  return new BackendUnavailableError(`Redis at ${where} ${REFUSALS[kind]}: ${(error as Error).message}`, { cause: error });
 }

@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { BatchFailure, type Dispatcher } from '../window/dispatcher.js';
 import { encodeError } from '../wire/wire-error.js';
 import { TaskLoadError } from '../core/errors.js';
-import { connect, type RedisConnection } from './connection.js';
+import { connect, describeConnection, refusedError, type RedisConnection } from './connection.js';
 import {
   CAPACITY_RENEW_MS, CAPACITY_TTL_MS, cancelChannel, capacityKey, decodeArgs, encodeAnswer, itemsAnswer, PUSH_ANSWER, runKeys, type Answer, type JobData,
 } from './protocol.js';
@@ -49,14 +49,24 @@ export class RemoteWorker {
   readonly #cancelled = new Set<string>();
   readonly #capacityKey: string;
   readonly #concurrency: number;
+  /** Where Redis is, for messages (no password). */
+  readonly #where: string;
+  /** Set while starting: fails the start on a refusal (see start()). */
+  #onRefused: ((error: Error) => void) | undefined;
   #announcer: NodeJS.Timeout | undefined;
   #closing: Promise<boolean> | undefined;
 
   private constructor(options: RemoteWorkerOptions) {
     this.#options = options;
     this.#prefix = options.prefix ?? 'bull';
+    this.#where = describeConnection(options.connection);
     let lastLogged = '';
     const onError = (error: Error): void => {
+      const refused = refusedError(error, this.#where);
+      if (refused !== undefined && this.#onRefused !== undefined) {
+        this.#onRefused(refused);
+        return;
+      }
       // ioredis repeats a connection error on every retry: one line per new message.
       if (error.message === lastLogged) return;
       lastLogged = error.message;
@@ -78,15 +88,42 @@ export class RemoteWorker {
     this.#worker.on('error', onError);
   }
 
-  /** Connects and starts taking jobs; resolves once it listens. */
+  /**
+   * Connects and starts taking jobs; resolves once it listens. Rejects with a
+   * `BackendUnavailableError` if Redis refuses the credentials or the TLS handshake fails, which
+   * retrying would not cure (a Redis not up yet is waited for).
+   */
   static async start(options: RemoteWorkerOptions): Promise<RemoteWorker> {
     const worker = new RemoteWorker(options);
-    await worker.#subscriber.subscribe(cancelChannel(worker.#prefix, options.name));
-    worker.#worker.run().catch((error: unknown) => { options.log(`worker stopped: ${String(error)}`); });
-    await worker.#worker.waitUntilReady();
-    await worker.#announce();
+    const refused = new Promise<never>((_, reject) => { worker.#onRefused = reject; });
+    try {
+      await Promise.race([worker.#listen(), refused]);
+    } catch (error) {
+      // #onRefused stays: the other connections' refusals are not logged on the way out.
+      await worker.#abandon();
+      throw refusedError(error, worker.#where) ?? error;
+    }
+    // Once listening, a refusal (a password changed, then Redis restarted) is logged and retried.
+    worker.#onRefused = undefined;
     worker.#announcer = setInterval(() => { void worker.#announce(); }, CAPACITY_RENEW_MS);
     return worker;
+  }
+
+  async #listen(): Promise<void> {
+    await this.#subscriber.subscribe(cancelChannel(this.#prefix, this.#options.name));
+    this.#worker.run().catch((error: unknown) => {
+      if (this.#closing === undefined) this.#options.log(`worker stopped: ${String(error)}`);
+    });
+    await this.#worker.waitUntilReady();
+    await this.#announce();
+  }
+
+  /** A start that failed: drops the connections without waiting on a Redis that turned us away. */
+  async #abandon(): Promise<void> {
+    this.#closing = Promise.resolve(false);
+    await Promise.race([this.#worker.close(true).catch(() => undefined), sleep(2000, undefined, { ref: false })]);
+    this.#subscriber.disconnect();
+    this.#commands.disconnect();
   }
 
   /** Tells producers how many jobs this worker takes at once (`BullMQQueue`'s default concurrency). */

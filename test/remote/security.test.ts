@@ -107,8 +107,30 @@ serial('TLS with a certificate nobody said to trust: the queue\'s call and the w
   } finally {
     await within(queue.close(), 5000, 'close');
   }
-  const worker = spawnWorker(redis, { queue: 'tls' });
-  const code = await within(worker.exited, 10_000, 'the worker\'s exit');
-  t.not(code, 0, worker.output.text);
-  t.regex(worker.output.text, /certificate.*NODE_EXTRA_CA_CERTS/s, worker.output.text);
+  // A worker giving up closes sockets still in their handshake, which could crash it (see the next test): a few tries.
+  for (let round = 0; round < 3; round++) {
+    const worker = spawnWorker(redis, { queue: 'tls' });
+    const code = await within(worker.exited, 10_000, 'the worker\'s exit');
+    t.is(code, 1, worker.output.text);
+    t.regex(
+      worker.output.text,
+      /^ordered-pool: Redis at rediss:\/\/127\.0\.0\.1:\d+\/? presented a TLS certificate that failed verification: .*NODE_EXTRA_CA_CERTS=/,
+      worker.output.text,
+    );
+    t.is(worker.output.text.trim().split('\n').length, 1, worker.output.text);
+  }
+});
+
+serial('TLS: queues closed while their sockets are still in the handshake do not crash the process', async (t) => {
+  t.timeout(30_000);
+  const redis = await startRedis({ tls: true });
+  const { ca } = redis;
+  if (ca === undefined) return t.fail('no CA');
+  // ioredis listens for a socket's first error only; one closed mid-handshake reports a second
+  // (the server's alert), an unhandled 'error' that ended this test process in 6 of 10 tries.
+  for (let round = 0; round < 10; round++) {
+    const queue = new BullMQQueue({ connection: { host: '127.0.0.1', port: redis.port, tls: { ca: ca.pem } }, name: 'tls', root: FIXTURES_ROOT });
+    await within(queue.close(), 5000, 'close');
+  }
+  t.pass();
 });
