@@ -16,7 +16,7 @@ import { nonNegativeInteger, oneOf, optional, plainOptions, positiveInteger } fr
 import { decodeError } from '../wire/wire-error.js';
 import { checkConnection, connect, describeConnection, refusedError, type RedisConnection } from './connection.js';
 import {
-  cancelChannel, capacityKey, decodeAnswer, encodeArgs, jobKey, runKeys, unsendable, type Answer, type JobData, type RunKeys,
+  cancelChannel, capacityPattern, decodeAnswer, encodeArgs, jobKey, runKeys, unsendable, type Answer, type JobData, type RunKeys,
   type Serialization,
 } from './protocol.js';
 import { rootPath, taskPathUnder } from './task-path.js';
@@ -392,7 +392,7 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
       let cursor = '0';
       let total = 0;
       do {
-        const [next, keys] = await this.#commands.scan(cursor, 'MATCH', capacityKey(this.#prefix, this.name, '*'), 'COUNT', 1000);
+        const [next, keys] = await this.#commands.scan(cursor, 'MATCH', capacityPattern(this.#prefix, this.name), 'COUNT', 1000);
         cursor = next;
         const values = keys.length === 0 ? [] : await this.#commands.mget(keys);
         for (const value of values) total += Number(value ?? 0) || 0;

@@ -65,6 +65,16 @@ export function capacityKey(prefix: string, queue: string, worker: string): stri
   return `${prefix}:${queue}:ordered-pool:worker:${worker}`;
 }
 
+/** The SCAN pattern of every capacity key of a queue: its name and prefix matched as they are. */
+export function capacityPattern(prefix: string, queue: string): string {
+  return `${globLiteral(capacityKey(prefix, queue, ''))}*`;
+}
+
+/** `text` as a Redis glob pattern that matches only itself: `*`, `?`, `[`, `]` and `\\` escaped. */
+function globLiteral(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
 /** How often a worker renews its capacity key, and how long the key outlives a worker that stops renewing. */
 export const CAPACITY_RENEW_MS = 5000;
 export const CAPACITY_TTL_MS = 15_000;

@@ -57,6 +57,24 @@ serial('without `concurrency`, the queue keeps twice the listening workers\' cap
   }
 });
 
+serial('a queue name and prefix with glob characters count their own workers\' capacity only', async (t) => {
+  t.timeout(30_000);
+  // Unescaped, the SCAN pattern `b\t:glob[x]*?:…` matches the keys of `bt:globxy`, not its own.
+  const prefix = 'b\\t';
+  const queue = new BullMQQueue({ connection: redis.url, name: 'glob[x]*?', prefix, root: FIXTURES_ROOT, watchInterval: 100 });
+  try {
+    await startWorker(redis, { queue: 'globxy', concurrency: 5, extra: ['--prefix', 'bt'] });
+    const own = await startWorker(redis, { queue: queue.name, concurrency: 3, extra: ['--prefix', prefix] });
+    await until(() => queue.concurrency === 6, 5000, 'concurrency 2 x 3');
+    t.is(await within(queue.run(tasks.square, 7), 10_000, 'a call'), 49);
+    await own.stop();
+    await until(() => queue.concurrency === 64, 5000, 'concurrency back to 64 with no worker of its own');
+    t.pass();
+  } finally {
+    await queue.close();
+  }
+});
+
 serial('run() makes one call; errors keep class name, code, cause and index; v8 serialization keeps a Map', async (t) => {
   t.timeout(30_000);
   const queue = newQueue({ serialization: 'v8' });
