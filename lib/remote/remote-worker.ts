@@ -35,6 +35,9 @@ export interface RemoteWorkerOptions {
   readonly log: (line: string) => void;
 }
 
+/** Failed items a job logs one line each for; a batch of 1,000 bad records must not flood the log. */
+const ITEM_LINES = 10;
+
 /** Ids of jobs cancelled lately, kept for one that arrives before its cancel is noticed. */
 const CANCELLED_KEPT = 10_000;
 
@@ -193,16 +196,22 @@ export class RemoteWorker {
         timeouts: data.timeouts?.map((t) => t ?? undefined),
         signal,
       });
-      if (outcome.errors !== null) {
-        const [first, error] = outcome.errors.entries().next().value ?? [0, undefined];
-        log(`job ${id}: ${String(outcome.errors.size)} of ${String(args.length)} items failed (first: item ${String(first)}, ${describe(error)})`);
-      }
+      if (outcome.errors !== null) this.#logItemErrors(id, outcome.errors, args.length);
       return itemsAnswer(id, outcome.values, outcome.errors, outcome.runMs, data.enc);
     } catch (thrown) {
       const failure = thrown instanceof BatchFailure ? thrown : new BatchFailure(thrown, -1, false);
       if (!signal.aborted) log(`job ${id}: the batch failed at item ${String(failure.culprit)}: ${describe(failure.error)}`);
       return { id, failure: { error: encodeError(failure.error), culprit: failure.culprit, retryable: failure.retryable } };
     }
+  }
+
+  /** One line per failed item (its position in the job's batch), at most {@link ITEM_LINES} per job. */
+  #logItemErrors(id: string, errors: ReadonlyMap<number, unknown>, count: number): void {
+    const positions = [...errors.keys()].sort((a, b) => a - b);
+    for (const index of positions.slice(0, ITEM_LINES)) {
+      this.#options.log(`job ${id}: item ${String(index)} of ${String(count)} failed: ${describe(errors.get(index))}`);
+    }
+    if (positions.length > ITEM_LINES) this.#options.log(`job ${id}: ${String(positions.length - ITEM_LINES)} more items failed`);
   }
 
   /**

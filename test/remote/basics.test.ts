@@ -75,6 +75,37 @@ serial('a queue name and prefix with glob characters count their own workers\' c
   }
 });
 
+serial('the worker logs one line per failed item, at most 10 per job and then how many more', async (t) => {
+  t.timeout(30_000);
+  const queue = newQueue();
+  const worker = await startWorker(redis, { queue: queue.name });
+  try {
+    // Two jobs of 15: the first with 15 failures, the second with 2 (items 3 and 7).
+    const items = [...range(15).map((i) => -1 - i), ...range(15).map((i) => (i === 3 || i === 7 ? -100 - i : i))];
+    const settled = await within(collect(orderedMap(items, tasks.checkPositive, { queue, batchSize: 15, errors: 'settle' })), 20_000, 'the run');
+    t.is(settled.filter((s) => s.status === 'rejected').length, 17);
+    const failed = (): string[] => worker.output.text.split('\n').filter((line) => / failed/.test(line));
+    await until(() => failed().length === 13, 5000, 'the failure lines');
+    // The two jobs may run at once: their lines are told apart by job id.
+    const byJob = new Map<string, string[]>();
+    for (const line of failed()) {
+      const [, job = '', rest = ''] = /^ordered-pool worker: job (\S+): (.*)$/.exec(line) ?? [];
+      byJob.set(job, [...byJob.get(job) ?? [], rest]);
+    }
+    const [many, few] = [...byJob.values()].sort((a, b) => b.length - a.length);
+    t.deepEqual(many, [
+      ...range(10).map((i) => `item ${String(i)} of 15 failed: ValidationError [E_INVALID]: ${String(-1 - i)} is negative`),
+      '5 more items failed',
+    ]);
+    t.deepEqual(few, [
+      'item 3 of 15 failed: ValidationError [E_INVALID]: -103 is negative',
+      'item 7 of 15 failed: ValidationError [E_INVALID]: -107 is negative',
+    ]);
+  } finally {
+    await queue.close();
+  }
+});
+
 serial('run() makes one call; errors keep class name, code, cause and index; v8 serialization keeps a Map', async (t) => {
   t.timeout(30_000);
   const queue = newQueue({ serialization: 'v8' });
