@@ -105,23 +105,25 @@ const CERTIFICATE_CODES = new Set([
 ]);
 
 /** Why Redis will keep turning a client away: what {@link refusal} finds. */
-export type Refusal = 'credentials' | 'certificate' | 'handshake';
+export type Refusal = 'credentials' | 'permission' | 'certificate' | 'handshake';
 
 const REFUSALS: Record<Refusal, string> = {
   credentials: 'refused the credentials',
+  permission: 'denied this user a command, key or channel it needs',
   certificate: 'presented a TLS certificate that failed verification',
   handshake: 'failed the TLS handshake',
 };
 
 /**
  * What kind of error retrying cannot cure, if `error` is one: Redis refused the credentials
- * (`WRONGPASS`, `NOAUTH`), or TLS failed (a certificate not trusted or for another host,
+ * (`WRONGPASS`, `NOAUTH`) or an ACL rule denies the user what it needs (`NOPERM`), or TLS failed (a certificate not trusted or for another host,
  * `rediss://` to a plain port). Undefined for errors a reconnect may cure (Redis restarting, out
  * of reach), which callers wait through.
  */
 export function refusal(error: unknown): Refusal | undefined {
   if (!(error instanceof Error)) return undefined;
   if (/^(WRONGPASS|NOAUTH)\b/.test(error.message)) return 'credentials';
+  if (/^NOPERM\b/.test(error.message)) return 'permission';
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string') return undefined;
   if (CERTIFICATE_CODES.has(code)) return 'certificate';

@@ -38,10 +38,14 @@ serial('an ACL user limited to its queue: producer and worker log in through red
   const outsider = new BullMQQueue({ connection: redis.urlAs('other', 'other-pw'), name: 'acl', root: FIXTURES_ROOT });
   try {
     const error = await t.throwsAsync(within(outsider.run(tasks.square, 2), 10_000, 'the outsider\'s call'));
-    t.regex(String(error), /NOPERM/);
+    t.true(error instanceof BackendUnavailableError, String(error));
+    t.regex(error.message, /NOPERM/);
   } finally {
     await within(outsider.close(), 15_000, 'close');
   }
+  const worker = spawnWorker(redis, { queue: 'acl', url: redis.urlAs('other', 'other-pw') });
+  t.is(await within(worker.exited, 10_000, 'the outsider worker\'s exit'), 1, worker.output.text);
+  t.regex(worker.output.text, /^ordered-pool: Redis at redis:\/\/127\.0\.0\.1:\d+\/? denied this user a command, key or channel it needs: NOPERM/);
 });
 
 serial('a wrong password: the queue\'s call fails at once with BackendUnavailableError saying so, and close() returns', async (t) => {
