@@ -23,7 +23,14 @@ import { rootPath, taskPathUnder } from './task-path.js';
 
 /** Options of a {@link BullMQQueue}. */
 export interface BullMQQueueOptions {
-  /** Redis: a URL (`redis://user:pass@host:6379`, `rediss://` for TLS) or ioredis options (`{ host, port, username, password, tls }`). */
+  /**
+   * Redis: a URL (`redis://user:pass@host:6379`, `rediss://` for TLS) or ioredis options
+   * (`{ host, port, username, password, tls }`; `tls: { ca }` for a server certificate from your
+   * own CA). Every connection the queue opens uses them. Credentials Redis refuses, or a TLS
+   * certificate that fails verification, fail the calls at once with `BackendUnavailableError`.
+   * @example
+   * new BullMQQueue({ connection: { host: 'redis.internal', port: 6380, username: 'etl', password, tls: { ca: readFileSync('ca.pem') } }, name: 'etl', root });
+   */
   connection: RedisConnection;
   /** The BullMQ queue's name; workers started with the same `--queue` serve it. */
   name: string;
