@@ -166,8 +166,13 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
     };
     this.#commands = connect(connection, `ordered-pool:${this.runId}`, onError);
     this.#popper = connect(connection, `ordered-pool:${this.runId}:answers`, onError);
-    // Credentials or a certificate fixed on the server side: calls may go again.
-    this.#commands.on('ready', () => { this.#refused = undefined; });
+    this.#commands.on('ready', () => {
+      // Credentials or a certificate fixed on the server side: calls may go again.
+      this.#refused = undefined;
+      // The run's key again at once: a refused connection dropped the first SET, and a Redis
+      // restarted empty lost it; without it workers drop their answers until the next check.
+      this.#markAlive();
+    });
     this.#queue = new Queue(this.name, {
       connection: this.#commands,
       prefix: this.#prefix,
@@ -175,7 +180,6 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
       streams: { events: { maxLen: 100 } },
     });
     this.#queue.on('error', onError);
-    this.#markAlive();
     if (this.#fixedConcurrency === undefined) void this.#countCapacity();
     this.#receiving = this.#receive();
     this.#watchdog = setInterval(() => { this.#check(); }, this.#watchInterval);

@@ -3,6 +3,7 @@
  * user limited to its queue's keys, `rediss://` with a throwaway CA, and what a wrong password or an
  * untrusted certificate does to the producer and to the worker CLI (a quick, clear failure, not a hang).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { BullMQQueue } from '../../lib/remote/bullmq-queue.js';
 import { orderedMap } from '../../lib/api/ordered-map.js';
@@ -48,7 +49,20 @@ serial('an ACL user limited to its queue: producer and worker log in through red
   t.regex(worker.output.text, /^ordered-pool: Redis at redis:\/\/127\.0\.0\.1:\d+\/? denied this user a command, key or channel it needs: NOPERM/);
 });
 
-serial('a wrong password: the queue\'s call fails at once with BackendUnavailableError saying so, and close() returns', async (t) => {
+/** `call()` again (every 100 ms) until it resolves, for up to `ms`; no event says that a client got in. */
+async function firstSuccess<T>(call: () => Promise<T>, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await within(call(), Math.max(1, end - Date.now()), 'the call');
+    } catch (error) {
+      if (Date.now() >= end) throw error;
+      await sleep(100);
+    }
+  }
+}
+
+serial('a wrong password: the queue\'s calls fail at once with BackendUnavailableError saying so; once Redis takes it, calls go through', async (t) => {
   t.timeout(30_000);
   const redis = await startRedis({ users: [aclUser('etl', 'etl-pw', 'acl')] });
   // The default unavailableTimeout (30 s) is for a Redis that is away; refused credentials do not heal by waiting.
@@ -62,6 +76,11 @@ serial('a wrong password: the queue\'s call fails at once with BackendUnavailabl
     t.true(Date.now() - started < 5000);
     // Later calls fail as fast.
     await t.throwsAsync(within(queue.run(tasks.square, 4), 2000, 'a later call'), { instanceOf: BackendUnavailableError });
+    // Once Redis takes that password, the queue's reconnects get in and calls go through again.
+    await redis.client().call('ACL', 'SETUSER', 'etl', '>not-the-password');
+    await startWorker(redis, { queue: 'acl' });
+    // Within 3 s: the run's key is set again as soon as the queue gets in, not at the next watchdog check (5 s).
+    t.is(await firstSuccess(() => queue.run(tasks.square, 5), 3000), 25);
   } finally {
     await within(queue.close(), 5000, 'close');
   }
