@@ -38,6 +38,9 @@ export interface RemoteWorkerOptions {
 /** Failed items a job logs one line each for; a batch of 1,000 bad records must not flood the log. */
 const ITEM_LINES = 10;
 
+/** Distinct connection errors logged per outage. */
+const OUTAGE_LINES = 10;
+
 /** Ids of jobs cancelled lately, kept for one that arrives before its cancel is noticed. */
 const CANCELLED_KEPT = 10_000;
 
@@ -63,20 +66,23 @@ export class RemoteWorker {
     this.#options = options;
     this.#prefix = options.prefix ?? 'bull';
     this.#where = describeConnection(options.connection);
-    let lastLogged = '';
+    // ioredis repeats a connection error on every retry, and two can alternate (`read ECONNRESET`,
+    // `write ECONNRESET`): each message once per outage, at most OUTAGE_LINES of them.
+    const logged = new Set<string>();
     const onError = (error: Error): void => {
       const refused = refusedError(error, this.#where);
       if (refused !== undefined && this.#onRefused !== undefined) {
         this.#onRefused(refused);
         return;
       }
-      // ioredis repeats a connection error on every retry: one line per new message.
-      if (error.message === lastLogged) return;
-      lastLogged = error.message;
+      if (logged.has(error.message) || logged.size >= OUTAGE_LINES) return;
+      logged.add(error.message);
       options.log(`redis: ${error.message}`);
     };
+    const onReady = (): void => { logged.clear(); };
     this.#commands = connect(options.connection, 'ordered-pool-worker', onError);
     this.#subscriber = connect(options.connection, 'ordered-pool-worker:cancel', onError);
+    this.#commands.on('ready', onReady);
     this.#subscriber.on('message', (_channel: string, message: string) => { this.#onCancel(message); });
     this.#capacityKey = capacityKey(this.#prefix, options.name, randomBytes(8).toString('hex'));
     this.#concurrency = options.concurrency ?? options.dispatcher.concurrency;

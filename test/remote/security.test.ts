@@ -9,6 +9,7 @@ import { BullMQQueue } from '../../lib/remote/bullmq-queue.js';
 import { orderedMap } from '../../lib/api/ordered-map.js';
 import { BackendUnavailableError } from '../../lib/core/errors.js';
 import { collect, range, tasks, within } from '../helpers/index.js';
+import { until } from '../helpers/poll.js';
 import { FIXTURES_ROOT, redisTest, spawnWorker, startRedis, startWorker, stopAll, type AclUser } from '../helpers/redis.js';
 
 const serial = redisTest({ tls: true });
@@ -156,4 +157,19 @@ serial('TLS: queues closed while their sockets are still in the handshake do not
     await within(queue.close(), 5000, 'close');
   }
   t.pass();
+});
+
+serial('redis:// to a TLS-only port: the worker waits, logging each distinct connection error once per outage', async (t) => {
+  t.timeout(30_000);
+  const redis = await startRedis({ tls: true });
+  const worker = spawnWorker(redis, { queue: 'plain', url: `redis://127.0.0.1:${String(redis.port)}` });
+  const lines = (): string[] => worker.output.text.split('\n').filter((line) => line !== '');
+  await until(() => lines().length >= 2, 10_000, 'the first error lines');
+  // No event says "retried without logging": watch a window of ioredis's retries (50 ms, 100 ms, ... apart).
+  await sleep(3000);
+  const seen = lines();
+  t.is(worker.child.exitCode, null, 'still waiting for Redis');
+  t.deepEqual([...new Set(seen)].sort(), [...seen].sort(), seen.join('\n'));
+  t.true(seen.length <= 3, seen.join('\n'));
+  await worker.stop();
 });
