@@ -54,7 +54,8 @@ let alone = -1;
 /**
  * Which call's code runs now, for calls begun while another was active: with async tasks, a
  * thread runs calls interleaved, and the item running in each is a suspect when the thread ends.
- * Made on the first overlap: once in use, every promise in the thread costs ~0.15 µs more.
+ * Made on the first overlap, and disabled whenever no call is active: while in use, every promise
+ * in the thread costs ~0.15 µs more.
  */
 let callContext: AsyncLocalStorage<number> | undefined;
 
@@ -139,23 +140,15 @@ MessagePort.prototype.postMessage = function post(this: MessagePort, message: un
   );
 };
 
-/** A pool call began its run in this turn of the event loop (see runPoolCall). */
-let busyTurn = false;
-const endTurn = (): void => { busyTurn = false; };
-
 export default async function runPoolCall(request: BatchRequest | LaneRequest): Promise<BatchResponse | object> {
   if ('lane' in request) return serveLane(request.lane);
   // piscina takes every call waiting for this thread in one go when it wakes (atomics 'sync') and
   // starts them all; their runs then follow each other in microtasks, and piscina posts a call's
   // answer a few microtasks after it returns, so that answer would wait for the whole run of the
-  // call behind it. A call that would begin in the turn another began in starts in the next one
-  // instead, after the answers before it have been posted.
-  if (busyTurn) await new Promise(setImmediate);
-  if (!busyTurn) {
-    busyTurn = true;
-    // Unref'd: a thread with nothing else to do may sleep in Atomics.wait (see idle-wait.ts).
-    setImmediate(endTurn).unref();
-  }
+  // call behind it. A call that begins while another is running here starts in the next turn
+  // instead, after the answers before it have been posted. (Not a setImmediate per call to mark
+  // turns: that cost batchSize 1 ~10% against raw piscina, docs/performance.md.)
+  if (active.size > 0) await new Promise(setImmediate);
   const { response, transferList } = await runBatch(request);
   answers.add(response);
   if (transferList.length === 0) return response;
@@ -222,6 +215,9 @@ async function runBatch(request: BatchRequest): Promise<Answer> {
   } finally {
     active.delete(slot);
     if (alone === slot) alone = -1;
+    // With the scope on, every promise in this thread pays V8's promise hooks: only while calls
+    // overlap (calls overlapped once while a module loaded, and the hooks stayed for good).
+    if (active.size === 0) callContext?.disable();
   }
 }
 

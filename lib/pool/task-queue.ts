@@ -214,7 +214,14 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
     // No signal for piscina (see progress-board.ts): the queue stops calls itself.
     const sent = this.#send(request, call.transferList as Transferable[], call.alone === true);
 
-    return this.#metrics.track(call, new Promise<BatchOutcome>((resolve, reject) => {
+    const sentAt = this.#metrics.sent(call);
+    return new Promise<BatchOutcome>((resolve, rejectCall) => {
+      // Counted where the call settles, not by a .then() of its own: that cost a promise and a
+      // microtask a call, which batchSize 1 showed (docs/performance.md).
+      const reject = (failure: unknown): void => {
+        this.#metrics.failedCall(call.task, count, failure);
+        rejectCall(failure);
+      };
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
       let unwatch: (() => void) | undefined;
@@ -236,7 +243,10 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
       const answered: Promise<void> = sent.then(
         (response) => {
           finish();
-          if (settle()) resolve(decodeResponse(response));
+          if (!settle()) return;
+          const outcome = decodeResponse(response);
+          this.#metrics.answered(call.task, count, sentAt, outcome);
+          resolve(outcome);
         },
         (error: unknown) => {
           // Read the board before the slot goes back.
@@ -285,7 +295,7 @@ export class TaskQueue extends EventEmitter implements Dispatcher, AsyncDisposab
         };
         arm(shortest);
       }
-    }));
+    });
   }
 
   /**

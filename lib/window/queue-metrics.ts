@@ -134,26 +134,19 @@ export class MetricsRecorder implements QueueMetrics {
     return { items, calls, threads, runTime, waitTime, utilization };
   }
 
-  /** Watches a call just handed to the backend; returns `outcome` itself. */
-  track(call: BatchCall, outcome: Promise<BatchOutcome>): Promise<BatchOutcome> {
-    // Not `call` in the closures: its argument array would live as long as the call.
-    const { task } = call;
-    const items = call.args.length;
+  /** A call is handed to the backend: returns the time it was sent, for {@link answered}. */
+  sent(call: BatchCall): number {
     const resent = call.resent ?? 0;
-    const sentAt = performance.now();
     if (resent > 0) {
       this.#resent += resent;
-      if (watched('itemResent')) publish('itemResent', { queue: this.#queue, task, items: resent });
+      if (watched('itemResent')) publish('itemResent', { queue: this.#queue, task: call.task, items: resent });
     }
-    if (watched('batchSent')) publish('batchSent', { queue: this.#queue, task, items, resent });
-    outcome.then(
-      (answer) => { this.#answered(task, items, sentAt, answer); },
-      (failure: unknown) => { this.#failedCall(task, items, failure); },
-    );
-    return outcome;
+    if (watched('batchSent')) publish('batchSent', { queue: this.#queue, task: call.task, items: call.args.length, resent });
+    return performance.now();
   }
 
-  #answered(task: BatchCall['task'], items: number, sentAt: number, answer: BatchOutcome): void {
+  /** A call sent at `sentAt` ({@link sent}) answered. */
+  answered(task: BatchCall['task'], items: number, sentAt: number, answer: BatchOutcome): void {
     const failed = answer.errors?.size ?? 0;
     const { runMs } = answer;
     const waitMs = Math.max(0, performance.now() - sentAt - runMs);
@@ -166,7 +159,8 @@ export class MetricsRecorder implements QueueMetrics {
     if (watched('batchAnswered')) publish('batchAnswered', { queue: this.#queue, task, items, failed, runMs, waitMs });
   }
 
-  #failedCall(task: BatchCall['task'], items: number, failure: unknown): void {
+  /** A call failed as a whole. */
+  failedCall(task: BatchCall['task'], items: number, failure: unknown): void {
     const { error, culprit } = failure instanceof BatchFailure ? failure : { error: failure, culprit: -1 };
     this.#callsFailed++;
     // The item that was running is blamed; the others are sent again or dropped by their window.
