@@ -22,57 +22,72 @@ import type { TaskFunction } from '../wire/load-task.js';
 const TAIL = 64 * 1024;
 /** Input is decoded, and output encoded, this many bytes (about) at a time. */
 const PIECE = 64 * 1024;
-/** Kept between jobs: a range is read into it. */
-let scratch = Buffer.allocUnsafeSlow(256 * 1024);
+/**
+ * The thread's read buffer, kept between jobs; undefined while a job holds it. Calls can run
+ * interleaved in one thread (two calls released by the same module load go on in turns at each
+ * await), and a job reading into a buffer another job still decodes garbled that job's output
+ * (records of one range appeared inside another's), so a job that finds it taken reads into one of
+ * its own.
+ */
+let idleBuffer: Buffer | undefined = Buffer.allocUnsafeSlow(256 * 1024);
 
-/** Makes `scratch` hold `size` bytes, keeping its first `keep`. */
-function room(size: number, keep: number): void {
-  if (scratch.length >= size) return;
-  const bigger = Buffer.allocUnsafeSlow(Math.max(size, scratch.length * 2));
-  scratch.copy(bigger, 0, 0, keep);
-  scratch = bigger;
+/** A range's bytes, a view of `buffer`, which goes back with {@link releaseRange} when the job is done. */
+export interface RangeBytes {
+  readonly bytes: Buffer;
+  readonly buffer: Buffer;
 }
 
-function readAt(fd: number, offset: number, length: number, position: number): number {
+export function releaseRange(read: RangeBytes): void {
+  idleBuffer = read.buffer;
+}
+
+function readAt(fd: number, into: Buffer, offset: number, length: number, position: number): number {
   let n = 0;
   while (n < length) {
-    const got = readSync(fd, scratch, offset + n, length - n, position + n);
+    const got = readSync(fd, into, offset + n, length - n, position + n);
     if (got === 0) break;
     n += got;
   }
   return n;
 }
 
-/**
- * The bytes of the lines that start in [start, end), read to the end of the last one: a view of
- * this thread's scratch buffer, valid until the next job.
- */
-export function readRange(job: RangeJob): Buffer {
+/** The bytes of the lines that start in [start, end), read to the end of the last one. */
+export function readRange(job: RangeJob): RangeBytes {
+  let buffer = idleBuffer ?? Buffer.allocUnsafeSlow(256 * 1024);
+  idleBuffer = undefined;
+  /** Makes `buffer` hold `size` bytes, keeping its first `keep`. */
+  const room = (size: number, keep: number): void => {
+    if (buffer.length >= size) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(size, buffer.length * 2));
+    buffer.copy(bigger, 0, 0, keep);
+    buffer = bigger;
+  };
+  const view = (from: number, to: number): RangeBytes => ({ bytes: buffer.subarray(from, to), buffer });
   const fd = openSync(job.path, 'r');
   try {
     // One byte before the range tells whether a line starts right at `start`.
     const from = job.start > 0 ? job.start - 1 : 0;
     const want = Math.min(job.limit, job.end + TAIL) - from;
     room(want, 0);
-    let n = readAt(fd, 0, want, from);
+    let n = readAt(fd, buffer, 0, want, from);
     let first = 0;
     // Newlines at [from, end - 1) start lines inside the range.
     const lastStart = job.end - 1 - from;
     if (job.start > 0) {
-      const newline = scratch.subarray(0, n).indexOf(10);
+      const newline = buffer.subarray(0, n).indexOf(10);
       // Not one line starts here: the range lies inside a line an earlier range owns.
-      if (newline === -1 || newline >= lastStart) return scratch.subarray(0, 0);
+      if (newline === -1 || newline >= lastStart) return view(0, 0);
       first = newline + 1;
     }
     let searchFrom = lastStart;
     for (;;) {
-      const newline = scratch.subarray(0, n).indexOf(10, searchFrom);
-      if (newline !== -1) return scratch.subarray(first, newline + 1);
+      const newline = buffer.subarray(0, n).indexOf(10, searchFrom);
+      if (newline !== -1) return view(first, newline + 1);
       const more = Math.min(TAIL, job.limit - from - n);
-      if (more <= 0) return scratch.subarray(first, n);
+      if (more <= 0) return view(first, n);
       room(n + more, n);
-      const got = readAt(fd, n, more, from + n);
-      if (got === 0) return scratch.subarray(first, n);
+      const got = readAt(fd, buffer, n, more, from + n);
+      if (got === 0) return view(first, n);
       searchFrom = n;
       n += got;
     }
@@ -285,12 +300,17 @@ async function eachRow(text: string, header: readonly string[], results: Results
  */
 export async function runJob(fn: TaskFunction, job: MapJob): Promise<JobResult> {
   const started = performance.now();
-  const bytes = job.kind === 'range' ? readRange(job) : job.bytes;
-  const results = new Results(fn, job.stopAtError, bytes.byteLength, job.spare);
-  const { format } = job;
-  const header = job.header ?? [];
-  const lines = await inPieces(bytes, results, format === 'csv'
-    ? (text, before) => eachRow(text, header, results, before)
-    : (text, before) => eachLine(text, format === 'ndjson', results, before));
-  return results.finish(lines, performance.now() - started);
+  let read: RangeBytes | undefined;
+  try {
+    const bytes = job.kind === 'range' ? (read = readRange(job)).bytes : job.bytes;
+    const results = new Results(fn, job.stopAtError, bytes.byteLength, job.spare);
+    const { format } = job;
+    const header = job.header ?? [];
+    const lines = await inPieces(bytes, results, format === 'csv'
+      ? (text, before) => eachRow(text, header, results, before)
+      : (text, before) => eachLine(text, format === 'ndjson', results, before));
+    return results.finish(lines, performance.now() - started);
+  } finally {
+    if (read !== undefined) releaseRange(read);
+  }
 }

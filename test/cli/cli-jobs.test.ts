@@ -130,3 +130,25 @@ test('a record that ends its thread fails alone: the job is run again in halves,
   t.true(failing.stderr.includes(`record at ${input}:3001 failed: WorkerExitError`), failing.stderr);
   t.is(failing.stdout, range(3000).map((name) => `${name}\n`).join(''));
 });
+
+test('threads dying under many jobs at once (output buffers travelling back and forth): every other record written once, in order', async (t) => {
+  t.timeout(120_000);
+  // ~1.3 MB: jobs grow to hundreds of KB, so several are in flight per thread, each carrying an
+  // output buffer of an earlier job, when a record ends its thread.
+  const names = Array.from({ length: 60_000 }, (_, i) => (i % 7919 === 5000 ? 'die' : `record ${i} ${'x'.repeat(i % 17)}`));
+  const text = `${names.join('\n')}\n`;
+  const want = names.filter((name) => name !== 'die').map((name) => `${name}\n`).join('');
+  const dying = names.flatMap((name, i) => (name === 'die' ? [i + 1] : []));
+  const input = file('many-dies.txt', text);
+  for (const stdin of [undefined, text]) {
+    const result = await run(['map', FIXTURES, '-e', 'dieOn', '--errors', 'record', ...stdin === undefined ? [input] : []], stdin, 100_000);
+    t.is(result.code, 123, result.stderr);
+    if (result.stdout !== want) {
+      const got = result.stdout.split('\n');
+      const expected = want.split('\n');
+      const at = got.findIndex((line, i) => line !== expected[i]);
+      t.fail(`${stdin === undefined ? 'file' : 'stdin'}: output differs at line ${at}: ${JSON.stringify(got.slice(at - 2, at + 3))} against ${JSON.stringify(expected.slice(at - 2, at + 3))}`);
+    }
+    t.deepEqual(reported(result.stderr).map((r) => [r.line, r.error.name]), dying.map((line) => [line, 'WorkerExitError']));
+  }
+});

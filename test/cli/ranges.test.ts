@@ -147,6 +147,19 @@ test('a job larger than a piece (64 KiB): lines across piece edges, each failure
   }
 });
 
+test('two jobs running interleaved in one thread (an async function) each read their own range', async (t) => {
+  t.timeout(30_000);
+  const text = Array.from({ length: 30_000 }, (_, i) => `line ${i} ${'y'.repeat(i % 23)}`).join('\n') + '\n';
+  const path = file(text);
+  const size = Buffer.byteLength(text);
+  const middle = size >> 1;
+  const asyncMapper = async (record: unknown): Promise<string | undefined> => { await Promise.resolve(); return mapper(record); };
+  const job = (start: number, end: number): MapJob => ({ kind: 'range', path, start, end, limit: size, format: 'lines', stopAtError: false });
+  const [first, second] = await Promise.all([runJob(asyncMapper, job(0, middle)), runJob(asyncMapper, job(middle, size))]);
+  const got = [first, second].map((result) => Buffer.from((withoutTransfer(result) as JobResult).out).toString('utf8')).join('');
+  t.true(got === lineByLine(text, false).out, 'the two outputs joined differ from the whole file mapped line by line');
+});
+
 test('an empty file and a file of one newline', async (t) => {
   t.deepEqual(await throughRanges(file(''), 0, [], 'lines'), { out: '', errors: [], lines: 0 });
   t.deepEqual(await throughRanges(file('\n'), 1, [], 'lines'), { out: '<>\n', errors: [], lines: 1 });
