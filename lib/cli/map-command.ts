@@ -64,7 +64,6 @@ async function setUpRun(args: MapArgs) {
   return { fn, label, ownLabel, totalBytes, jobs, out, errorsOut };
 }
 
-/** Runs the command; resolves with the exit code. Throws `CliError` for set-up failures. */
 /**
  * Each thread's young generation, in MB. With V8's default (up to 16 MB semi-spaces) every thread
  * grew a heap as large as a whole main-thread run's, and two threads took the CLI to 1.8x the
@@ -73,6 +72,7 @@ async function setUpRun(args: MapArgs) {
  */
 const YOUNG_GENERATION_MB = 8;
 
+/** Runs the command; resolves with the exit code. Throws `CliError` for set-up failures. */
 export async function runMap(args: MapArgs, interrupt: Interrupt, verbose: (error: unknown) => void): Promise<number> {
   // Every thread starts now, and boots (Node's own start-up in each, ~0.1-0.3 s of CPU) while the
   // main thread checks the module and the inputs, instead of after.

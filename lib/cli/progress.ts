@@ -25,13 +25,11 @@ export interface Counts {
  * `1234567` as `1,234,567`, as en-US formats it. Not Intl.NumberFormat: making one loads ICU's
  * data, ~40 ms of the main thread's CPU at start-up (measured with --cpu-prof).
  */
-const number = {
-  format: (value: number): string => {
-    const [whole = '', fraction] = String(value).split('.');
-    const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-    return fraction === undefined ? grouped : `${grouped}.${fraction}`;
-  },
-};
+function formatCount(value: number): string {
+  const [whole = '', fraction] = String(value).split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
+}
 
 function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
@@ -64,7 +62,7 @@ export class Progress {
     const seconds = this.elapsedMs / 1000;
     const { records, errors } = this.counts;
     const rate = seconds > 0 ? records / seconds : 0;
-    let line = `${number.format(records)} records  ${number.format(Math.round(rate))}/s`;
+    let line = `${formatCount(records)} records  ${formatCount(Math.round(rate))}/s`;
     const total = this.#totalBytes;
     if (total !== undefined && total > 0) {
       const fraction = Math.min(1, this.counts.offset / total);
@@ -72,7 +70,7 @@ export class Progress {
       const eta = fraction > 0 ? (seconds * (1 - fraction)) / fraction : Infinity;
       line = `[${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${line}  ETA ${formatSeconds(eta)}`;
     }
-    if (errors > 0) line += `  ${number.format(errors)} errors`;
+    if (errors > 0) line += `  ${formatCount(errors)} errors`;
     const width = this.#stream.columns > 0 ? this.#stream.columns - 1 : 79;
     this.#stream.write(`\r${line.slice(0, width)}\x1b[K`);
   }
@@ -91,9 +89,9 @@ export class Progress {
     const { records, written, errors } = this.counts;
     const rate = seconds > 0 ? Math.round(records / seconds) : 0;
     const parts = [
-      `${number.format(records)} record${records === 1 ? '' : 's'} in ${seconds.toFixed(2)} s (${number.format(rate)} records/s) on ${threads} thread${threads === 1 ? '' : 's'}`,
-      `${number.format(written)} written`,
-      `${number.format(errors)} error${errors === 1 ? '' : 's'}`,
+      `${formatCount(records)} record${records === 1 ? '' : 's'} in ${seconds.toFixed(2)} s (${formatCount(rate)} records/s) on ${threads} thread${threads === 1 ? '' : 's'}`,
+      `${formatCount(written)} written`,
+      `${formatCount(errors)} error${errors === 1 ? '' : 's'}`,
       ...extra,
     ];
     return `ordered-pool: ${parts.join(', ')}`;

@@ -22,6 +22,16 @@ import type { TaskFunction } from '../wire/load-task.js';
 const TAIL = 64 * 1024;
 /** Input is decoded, and output encoded, this many bytes (about) at a time. */
 const PIECE = 64 * 1024;
+/** A read buffer's first size; it doubles as ranges need. */
+const READ_BUFFER = 256 * 1024;
+
+/** `buffer` if it holds `size` bytes, else one at least twice as large holding its first `keep`. */
+function atLeast(buffer: Buffer, size: number, keep: number): Buffer {
+  if (buffer.length >= size) return buffer;
+  const bigger = Buffer.allocUnsafeSlow(Math.max(size, buffer.length * 2));
+  buffer.copy(bigger, 0, 0, keep);
+  return bigger;
+}
 /**
  * The thread's read buffer, kept between jobs; undefined while a job holds it. Calls can run
  * interleaved in one thread (two calls released by the same module load go on in turns at each
@@ -29,7 +39,7 @@ const PIECE = 64 * 1024;
  * (records of one range appeared inside another's), so a job that finds it taken reads into one of
  * its own.
  */
-let idleBuffer: Buffer | undefined = Buffer.allocUnsafeSlow(256 * 1024);
+let idleBuffer: Buffer | undefined = Buffer.allocUnsafeSlow(READ_BUFFER);
 
 /** A range's bytes, a view of `buffer`, which goes back with {@link releaseRange} when the job is done. */
 export interface RangeBytes {
@@ -37,7 +47,7 @@ export interface RangeBytes {
   readonly buffer: Buffer;
 }
 
-export function releaseRange(read: RangeBytes): void {
+function releaseRange(read: RangeBytes): void {
   idleBuffer = read.buffer;
 }
 
@@ -53,22 +63,15 @@ function readAt(fd: number, into: Buffer, offset: number, length: number, positi
 
 /** The bytes of the lines that start in [start, end), read to the end of the last one. */
 export function readRange(job: RangeJob): RangeBytes {
-  let buffer = idleBuffer ?? Buffer.allocUnsafeSlow(256 * 1024);
+  let buffer = idleBuffer ?? Buffer.allocUnsafeSlow(READ_BUFFER);
   idleBuffer = undefined;
-  /** Makes `buffer` hold `size` bytes, keeping its first `keep`. */
-  const room = (size: number, keep: number): void => {
-    if (buffer.length >= size) return;
-    const bigger = Buffer.allocUnsafeSlow(Math.max(size, buffer.length * 2));
-    buffer.copy(bigger, 0, 0, keep);
-    buffer = bigger;
-  };
   const view = (from: number, to: number): RangeBytes => ({ bytes: buffer.subarray(from, to), buffer });
   const fd = openSync(job.path, 'r');
   try {
     // One byte before the range tells whether a line starts right at `start`.
     const from = job.start > 0 ? job.start - 1 : 0;
     const want = Math.min(job.limit, job.end + TAIL) - from;
-    room(want, 0);
+    buffer = atLeast(buffer, want, 0);
     let n = readAt(fd, buffer, 0, want, from);
     let first = 0;
     // Newlines at [from, end - 1) start lines inside the range.
@@ -85,7 +88,7 @@ export function readRange(job: RangeJob): RangeBytes {
       if (newline !== -1) return view(first, newline + 1);
       const more = Math.min(TAIL, job.limit - from - n);
       if (more <= 0) return view(first, n);
-      room(n + more, n);
+      buffer = atLeast(buffer, n + more, n);
       const got = readAt(fd, buffer, n, more, from + n);
       if (got === 0) return view(first, n);
       searchFrom = n;
@@ -184,12 +187,7 @@ class Results {
     if (text === '') return;
     this.#text = '';
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const most = this.#used + text.length * 3;
-    if (most > this.#out.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(most, this.#out.length * 2));
-      this.#out.copy(bigger, 0, 0, this.#used);
-      this.#out = bigger;
-    }
+    this.#out = atLeast(this.#out, this.#used + text.length * 3, this.#used);
     this.#used += this.#out.write(text, this.#used);
   }
 
