@@ -34,7 +34,7 @@ export interface MapOptions {
   /**
    * Most calls read from the iterables and not yet consumed: input is read only as results are
    * consumed (Python's `map` reads it all at once, cpython issue 84291).
-   * @default 4096
+   * @default 4096, or the queue's own (`BullMQQueue`: 16,384)
    */
   bufferSize?: number | undefined;
   /** Aborts the map: iteration throws `AbortError`. */
@@ -171,7 +171,7 @@ export class Executor implements AsyncDisposable {
         throw new TypeError(`Expected argument ${i + 2} of map() to be an iterable or async iterable, got \`${String(source)}\` (${typeof source})`);
       }
     });
-    const highWaterMark = optional(o.bufferSize, DEFAULT_HIGH_WATER_MARK, (v) => positiveInteger('bufferSize', v));
+    const highWaterMark = optional(o.bufferSize, this.queue.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, (v) => positiveInteger('bufferSize', v));
     const batchSize = o.chunkSize === 'auto' ? undefined : optional(o.chunkSize, undefined, (v) => positiveInteger('chunkSize', v));
     const timeout = optional(o.timeout, undefined, (v) => positiveNumber('timeout', v));
     let signal = abortSignal('signal', o.signal);

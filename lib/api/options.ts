@@ -12,8 +12,9 @@ export interface OrderedOptions<E extends ErrorMode = ErrorMode> {
    * length; larger values let more work overlap a slow item at the head. The default is sized for
    * small records: tiny items need about 4,096 in flight to hide a sleeping thread's wake-up
    * (docs/performance.md). Lower it when each argument or result is large (megabytes), since every
-   * item in the window keeps both until it is consumed.
-   * @default 4096
+   * item in the window keeps both until it is consumed. A backend may set its own default:
+   * `BullMQQueue`'s is 16,384, for fewer, larger jobs.
+   * @default 4096, or the queue's own
    */
   highWaterMark?: number | undefined;
   /** Items per pool call. `'auto'` sizes batches to ~20 ms of measured run time. @default 'auto' */
@@ -34,9 +35,10 @@ export const DEFAULT_HIGH_WATER_MARK = 4096;
 
 export function resolveOptions(options: OrderedOptions | undefined): WindowOptions {
   const o = plainOptions('options', options);
+  const dispatcher: Dispatcher = dispatcherOption(o.queue) ?? defaultQueue();
   return {
-    dispatcher: dispatcherOption(o.queue) ?? defaultQueue(),
-    highWaterMark: optional(o.highWaterMark, DEFAULT_HIGH_WATER_MARK, (v) => positiveInteger('highWaterMark', v)),
+    dispatcher,
+    highWaterMark: optional(o.highWaterMark, dispatcher.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, (v) => positiveInteger('highWaterMark', v)),
     batchSize: o.batchSize === 'auto' ? undefined : optional(o.batchSize, undefined, (v) => positiveInteger('batchSize', v)),
     errors: optional(o.errors, 'fail', (v) => oneOf('errors', v, ['fail', 'settle'] as const)),
     signal: abortSignal('signal', o.signal),

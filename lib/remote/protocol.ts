@@ -131,23 +131,26 @@ function errorSafe(this: unknown, key: string, value: unknown): unknown {
 }
 
 /**
- * The answer for a batch whose values may not all travel: those that cannot become per-item
- * `NotCloneableError`s, the rest go as they are.
+ * The encoded answer for a batch whose values may not all travel: those that cannot become
+ * per-item `NotCloneableError`s, the rest go as they are. Encoded once when all can travel (a
+ * check first, then the encoding, went over every value twice).
  */
-export function itemsAnswer(
+export function encodeItemsAnswer(
   id: string, values: readonly unknown[], errors: ReadonlyMap<number, unknown> | null, runMs: number, enc: Serialization,
-): ItemsAnswer {
+): string | Buffer {
   const wireErrors: [number, WireError][] = [];
   for (const [index, error] of errors ?? []) wireErrors.push([index, encodeError(error)]);
-  let sent = values;
-  if (unsendable(values, enc) !== undefined) {
-    sent = values.map((value, index) => {
+  const answer = (sent: readonly unknown[]): ItemsAnswer => ({ id, values: sent, errors: wireErrors.length === 0 ? null : wireErrors, runMs });
+  try {
+    return encodeAnswer(answer(values), enc);
+  } catch {
+    const sent = values.map((value, index) => {
       const why = unsendable(value, enc);
       if (why === undefined) return value;
       const what = enc === 'json' ? 'as JSON' : 'with v8 serialization';
       wireErrors.push([index, encodeError(new NotCloneableError(`The task's result cannot be sent ${what}: ${why}`))]);
       return null;
     });
+    return encodeAnswer(answer(sent), enc);
   }
-  return { id, values: sent, errors: wireErrors.length === 0 ? null : wireErrors, runMs };
 }

@@ -12,7 +12,7 @@ import { encodeError } from '../wire/wire-error.js';
 import { TaskLoadError } from '../core/errors.js';
 import { connect, describeConnection, refusedError, type RedisConnection } from './connection.js';
 import {
-  CAPACITY_RENEW_MS, CAPACITY_TTL_MS, cancelChannel, capacityKey, decodeArgs, encodeAnswer, itemsAnswer, PUSH_ANSWER, runKeys, type Answer, type JobData,
+  CAPACITY_RENEW_MS, CAPACITY_TTL_MS, cancelChannel, capacityKey, decodeArgs, encodeAnswer, encodeItemsAnswer, PUSH_ANSWER, runKeys, type JobData,
 } from './protocol.js';
 import { resolveTaskPath } from './task-path.js';
 
@@ -44,10 +44,15 @@ const OUTAGE_LINES = 10;
 /** Ids of jobs cancelled lately, kept for one that arrives before its cancel is noticed. */
 const CANCELLED_KEPT = 10_000;
 
+/** The commands connection, with PUSH_ANSWER defined on it. */
+interface AnswerClient extends Redis {
+  pushAnswer(alive: string, answers: string, answer: string | Buffer): Promise<number>;
+}
+
 export class RemoteWorker {
   readonly #options: RemoteWorkerOptions;
   readonly #prefix: string;
-  readonly #commands: Redis;
+  readonly #commands: AnswerClient;
   readonly #subscriber: Redis;
   readonly #worker: Worker<JobData>;
   /** Running jobs: how to stop each. */
@@ -80,7 +85,10 @@ export class RemoteWorker {
       options.log(`redis: ${error.message}`);
     };
     const onReady = (): void => { logged.clear(); };
-    this.#commands = connect(options.connection, 'ordered-pool-worker', onError);
+    // EVALSHA, not the script's text with every answer (ioredis falls back to EVAL on NOSCRIPT,
+    // after a Redis restart).
+    this.#commands = connect(options.connection, 'ordered-pool-worker', onError) as AnswerClient;
+    this.#commands.defineCommand('pushAnswer', { numberOfKeys: 2, lua: PUSH_ANSWER });
     this.#subscriber = connect(options.connection, 'ordered-pool-worker:cancel', onError);
     this.#commands.on('ready', onReady);
     this.#subscriber.on('message', (_channel: string, message: string) => { this.#onCancel(message); });
@@ -165,7 +173,7 @@ export class RemoteWorker {
     try {
       const answer = await this.#run(id, job.data, controller.signal);
       if (controller.signal.aborted) return;
-      await this.#commands.eval(PUSH_ANSWER, 2, ...this.#keysOf(job.data), encodeAnswer(answer, job.data.enc));
+      await this.#commands.pushAnswer(...this.#keysOf(job.data), answer);
     } finally {
       this.#running.delete(id);
       signal?.removeEventListener('abort', stop);
@@ -177,21 +185,23 @@ export class RemoteWorker {
     return [keys.alive, keys.answers];
   }
 
-  /** Runs the batch; whatever happens becomes an answer, so the producer always hears back. */
-  async #run(id: string, data: JobData, signal: AbortSignal): Promise<Answer> {
+  /** Runs the batch; whatever happens becomes an answer (encoded), so the producer always hears back. */
+  async #run(id: string, data: JobData, signal: AbortSignal): Promise<string | Buffer> {
     const { log, root, dispatcher } = this.#options;
+    const failed = (error: unknown, culprit: number, retryable: boolean): string | Buffer =>
+      encodeAnswer({ id, failure: { error: encodeError(error), culprit, retryable } }, data.enc);
     let args: readonly unknown[];
     try {
       args = decodeArgs(data);
     } catch (error) {
       log(`job ${id}: cannot read its arguments: ${String(error)}`);
-      return { id, failure: { error: encodeError(error), culprit: -1, retryable: false } };
+      return failed(error, -1, false);
     }
     const module = resolveTaskPath(root, data.task, data.name);
     if (module instanceof TaskLoadError) {
       log(`job ${id}: ${module.message}`);
       const errors = new Map<number, unknown>(args.map((_, i) => [i, module]));
-      return itemsAnswer(id, new Array<unknown>(args.length), errors, 0, data.enc);
+      return encodeItemsAnswer(id, new Array<unknown>(args.length), errors, 0, data.enc);
     }
     try {
       const outcome = await dispatcher.runBatch({
@@ -203,11 +213,11 @@ export class RemoteWorker {
         signal,
       });
       if (outcome.errors !== null) this.#logItemErrors(id, outcome.errors, args.length);
-      return itemsAnswer(id, outcome.values, outcome.errors, outcome.runMs, data.enc);
+      return encodeItemsAnswer(id, outcome.values, outcome.errors, outcome.runMs, data.enc);
     } catch (thrown) {
       const failure = thrown instanceof BatchFailure ? thrown : new BatchFailure(thrown, -1, false);
       if (!signal.aborted) log(`job ${id}: the batch failed at item ${String(failure.culprit)}: ${describe(failure.error)}`);
-      return { id, failure: { error: encodeError(failure.error), culprit: failure.culprit, retryable: failure.retryable } };
+      return failed(failure.error, failure.culprit, failure.retryable);
     }
   }
 

@@ -10,7 +10,8 @@
  * docs/performance.md#figures-behind-code-comments.
  */
 const TARGET_BATCH_MS = 20;
-const MAX_BATCH = 1024;
+/** The most items a call carries unless the dispatcher asks for another limit (Dispatcher.maxBatch). */
+export const MAX_BATCH = 1024;
 /**
  * Below this much run time per fair-share batch, items run faster than the main thread can hand
  * them over: more threads gain nothing, and what pays is fewer, larger calls.
@@ -22,12 +23,17 @@ export class BatchSizer {
   readonly #concurrency: number;
   /** Moving average of run time per item; -1 until the first call has answered. */
   #perItemMs = -1;
+  readonly #maxBatch: () => number;
   #limit: number;
 
-  /** `fixed`: the user's `batchSize`, which is kept as given (within the window). */
-  constructor(highWaterMark: number, concurrency: number, readonly fixed: number | undefined) {
+  /**
+   * `fixed`: the user's `batchSize`, which is kept as given (within the window). `maxBatch`: the
+   * most items auto batching may put in a call, asked anew at every sizing.
+   */
+  constructor(highWaterMark: number, concurrency: number, readonly fixed: number | undefined, maxBatch: () => number = () => MAX_BATCH) {
     this.#highWaterMark = highWaterMark;
     this.#concurrency = concurrency;
+    this.#maxBatch = maxBatch;
     // The first call carries one item: nothing is known of the task yet.
     this.#limit = fixed === undefined ? 1 : Math.min(fixed, highWaterMark);
   }
@@ -54,7 +60,8 @@ export class BatchSizer {
     // default window of 4096 calls are MAX_BATCH, a quarter, which beat the other sizes tried
     // (docs/performance.md#figures-behind-code-comments).
     const share = this.#perItemMs * fair < HANDOVER_MS ? Math.max(1, Math.floor(this.#highWaterMark / 2)) : fair;
-    const wanted = this.#perItemMs === 0 ? MAX_BATCH : Math.round(TARGET_BATCH_MS / this.#perItemMs);
-    this.#limit = Math.max(1, Math.min(wanted, share, MAX_BATCH));
+    const most = this.#maxBatch();
+    const wanted = this.#perItemMs === 0 ? most : Math.round(TARGET_BATCH_MS / this.#perItemMs);
+    this.#limit = Math.max(1, Math.min(wanted, share, most));
   }
 }

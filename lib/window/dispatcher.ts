@@ -60,6 +60,14 @@ export class BatchFailure extends Error {
 export interface Dispatcher {
   /** Calls in flight that keep every thread busy; a window keeps no more than this outstanding. */
   readonly concurrency: number;
+  /**
+   * Most items auto batching puts in one call. A backend whose per-call cost is high (a job in
+   * Redis) asks for more; read at every sizing, so it may follow what the backend measures.
+   * @default 1024
+   */
+  readonly maxBatch?: number;
+  /** The window of a caller who sets no `highWaterMark`. @default 4096 */
+  readonly highWaterMark?: number;
   /** Resolves with per-item results, or rejects with a {@link BatchFailure}. */
   runBatch(call: BatchCall): Promise<BatchOutcome>;
 }

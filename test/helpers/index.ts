@@ -12,6 +12,7 @@ export const fixtureModule = new URL('../fixtures/tasks.js', import.meta.url);
 export const tasks = {
   square: task<[number], number>(fixtureModule, 'square'),
   increment: task<[number], number>(fixtureModule, 'increment'),
+  stringLength: task<[string], number>(fixtureModule, 'stringLength'),
   add: task<[number, number], number>(fixtureModule, 'add'),
   delayed: task<[readonly [number, number]], number>(fixtureModule, 'delayed'),
   spin: task<[readonly [number, number]], number>(fixtureModule, 'spin'),

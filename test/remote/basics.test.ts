@@ -41,6 +41,34 @@ serial('2 workers: 600 items come back in order, and the run leaves no keys in R
   t.deepEqual(keys.filter((key) => !/:(meta|events|stalled-check|marker|id)$|:ordered-pool:worker:\w+$/.test(key)), []);
 });
 
+serial('tiny items travel in jobs of thousands (a job costs Redis far more than an item); large ones keep 1,024 a job', async (t) => {
+  t.timeout(60_000);
+  const queue = newQueue();
+  await startWorker(redis, { queue: queue.name });
+  const sizes: number[] = [];
+  const runBatch = queue.runBatch.bind(queue);
+  queue.runBatch = (call) => {
+    sizes.push(call.args.length);
+    return runBatch(call);
+  };
+  try {
+    t.is(queue.highWaterMark, 16_384, 'the window of a stream that sets none');
+    const n = 60_000;
+    const out = await within(collect(orderedMap(range(n), tasks.increment, { queue })), 40_000, 'tiny items');
+    t.deepEqual(out, range(n).map((x) => x + 1));
+    t.true(Math.max(...sizes) > 4096, `job sizes ${sizes.join(',')}`);
+    t.true(Math.max(...sizes) <= 8192, `job sizes ${sizes.join(',')}`);
+    sizes.length = 0;
+    const text = 'x'.repeat(2000);
+    const large = await within(collect(orderedMap(range(6000).map((i) => text + String(i)), tasks.stringLength, { queue })), 40_000, 'large items');
+    t.deepEqual(large, range(6000).map((i) => text.length + String(i).length));
+    t.true(Math.max(...sizes) <= 1024, `2 KB items: at most 1,024 a job, ${sizes.join(',')}`);
+    t.is(queue.maxBatch, 1024);
+  } finally {
+    await queue.close();
+  }
+});
+
 serial('without `concurrency`, the queue keeps twice the listening workers\' capacity in flight, and follows them', async (t) => {
   t.timeout(30_000);
   const queue = newQueue({ watchInterval: 100 });

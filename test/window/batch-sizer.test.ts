@@ -41,3 +41,16 @@ test('a fixed batchSize is kept as given, within the window, whatever is measure
   t.is(sizer.limit, 300);
   t.is(new BatchSizer(64, 4, 300).limit, 64);
 });
+
+test('the dispatcher\'s maxBatch replaces the usual 1,024, and is asked anew at every sizing', (t) => {
+  let most = 8192;
+  const sizer = new BatchSizer(32_768, 8, undefined, () => most);
+  sizer.record(0.01, 1000); // tiny items: half the window wanted, the dispatcher's limit applies
+  t.is(sizer.limit, 8192);
+  most = 2000; // the backend learned that items are large
+  sizer.record(0.01, 1000);
+  t.is(sizer.limit, 2000);
+  const usual = new BatchSizer(32_768, 8, undefined);
+  usual.record(0.01, 1000);
+  t.is(usual.limit, 1024, 'without a dispatcher limit');
+});
