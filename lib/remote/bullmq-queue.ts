@@ -97,6 +97,8 @@ interface Split {
  */
 const MAX_JOB_ITEMS = 8192;
 const JOB_BYTES = 256 * 1024;
+/** A job's own cost, in ms: batches that would run for less go as large as the window allows. */
+const JOB_COST_MS = 1;
 /** The window by default: two jobs of MAX_JOB_ITEMS in flight, and room for the next. */
 const REMOTE_WINDOW = 16_384;
 
@@ -152,6 +154,8 @@ export class BullMQQueue extends EventEmitter implements Dispatcher, AsyncDispos
   #bytesPerItem = -1;
   /** The window of a stream that sets no `highWaterMark` (see MAX_JOB_ITEMS). */
   readonly highWaterMark = REMOTE_WINDOW;
+  /** See JOB_COST_MS. */
+  readonly callCostMs = JOB_COST_MS;
 
   constructor(options: BullMQQueueOptions) {
     super();

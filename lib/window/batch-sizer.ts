@@ -3,6 +3,7 @@
  * and with as many threads as cores, the main thread's time comes out of a worker's: batches are
  * sized from the measured run time per item to about TARGET_BATCH_MS of work each.
  */
+import type { Dispatcher } from './dispatcher.js';
 
 /**
  * Long enough that the per-call cost vanishes for CPU-bound items (shorter batches lost speed-up);
@@ -14,26 +15,25 @@ const TARGET_BATCH_MS = 20;
 export const MAX_BATCH = 1024;
 /**
  * Below this much run time per fair-share batch, items run faster than the main thread can hand
- * them over: more threads gain nothing, and what pays is fewer, larger calls.
+ * them over: more threads gain nothing, and what pays is fewer, larger calls. A dispatcher whose
+ * calls cost more says so (Dispatcher.callCostMs).
  */
 const HANDOVER_MS = 0.05;
 
+/** What the sizer reads of the dispatcher, at every sizing: a backend may learn as it goes. */
+export type BatchLimits = Pick<Dispatcher, 'concurrency' | 'maxBatch' | 'callCostMs'>;
+
 export class BatchSizer {
   readonly #highWaterMark: number;
-  readonly #concurrency: number;
+  readonly #limits: BatchLimits;
   /** Moving average of run time per item; -1 until the first call has answered. */
   #perItemMs = -1;
-  readonly #maxBatch: () => number;
   #limit: number;
 
-  /**
-   * `fixed`: the user's `batchSize`, which is kept as given (within the window). `maxBatch`: the
-   * most items auto batching may put in a call, asked anew at every sizing.
-   */
-  constructor(highWaterMark: number, concurrency: number, readonly fixed: number | undefined, maxBatch: () => number = () => MAX_BATCH) {
+  /** `fixed`: the user's `batchSize`, which is kept as given (within the window). */
+  constructor(highWaterMark: number, limits: BatchLimits, readonly fixed: number | undefined) {
     this.#highWaterMark = highWaterMark;
-    this.#concurrency = concurrency;
-    this.#maxBatch = maxBatch;
+    this.#limits = limits;
     // The first call carries one item: nothing is known of the task yet.
     this.#limit = fixed === undefined ? 1 : Math.min(fixed, highWaterMark);
   }
@@ -54,14 +54,14 @@ export class BatchSizer {
     const perItem = runMs / count;
     this.#perItemMs = this.#perItemMs < 0 ? perItem : this.#perItemMs * 0.7 + perItem * 0.3;
     // A fair share leaves every call slot (threads x calls per thread) a batch of the window.
-    const fair = Math.max(1, Math.floor(this.#highWaterMark / this.#concurrency));
+    const { concurrency, maxBatch = MAX_BATCH, callCostMs = HANDOVER_MS } = this.#limits;
+    const fair = Math.max(1, Math.floor(this.#highWaterMark / concurrency));
     // Tiny items: at most half the window a call, so one part runs while another is consumed.
     // The whole window in one call leaves the main thread idle while each call runs. With the
     // default window of 4096 calls are MAX_BATCH, a quarter, which beat the other sizes tried
     // (docs/performance.md#figures-behind-code-comments).
-    const share = this.#perItemMs * fair < HANDOVER_MS ? Math.max(1, Math.floor(this.#highWaterMark / 2)) : fair;
-    const most = this.#maxBatch();
-    const wanted = this.#perItemMs === 0 ? most : Math.round(TARGET_BATCH_MS / this.#perItemMs);
-    this.#limit = Math.max(1, Math.min(wanted, share, most));
+    const share = this.#perItemMs * fair < callCostMs ? Math.max(1, Math.floor(this.#highWaterMark / 2)) : fair;
+    const wanted = this.#perItemMs === 0 ? maxBatch : Math.round(TARGET_BATCH_MS / this.#perItemMs);
+    this.#limit = Math.max(1, Math.min(wanted, share, maxBatch));
   }
 }

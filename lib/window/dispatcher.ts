@@ -66,6 +66,13 @@ export interface Dispatcher {
    * @default 1024
    */
   readonly maxBatch?: number;
+  /**
+   * What a call costs beyond its items' run time, in ms. Auto batching makes calls of items that
+   * run for less than this as large as it may (half the window, up to `maxBatch`): more calls at
+   * once would not gain, fewer would.
+   * @default 0.05 (a thread's hand-over)
+   */
+  readonly callCostMs?: number;
   /** The window of a caller who sets no `highWaterMark`. @default 4096 */
   readonly highWaterMark?: number;
   /** Resolves with per-item results, or rejects with a {@link BatchFailure}. */

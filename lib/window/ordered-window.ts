@@ -15,7 +15,7 @@ import { isPlain, prepareArgs } from '../wire/cloneable.js';
 import { AbortError, copyError, StoppedError, tagItemError } from '../core/errors.js';
 import { taskLabel, type Task } from '../core/task.js';
 import { DONE, noop } from '../core/util.js';
-import { BatchSizer, MAX_BATCH } from './batch-sizer.js';
+import { BatchSizer } from './batch-sizer.js';
 import { ItemRing, RunQueue, sliceRun, State, type Run } from './window-runs.js';
 
 /** What a window yields per item with `errors: 'settle'`. */
@@ -123,8 +123,7 @@ export class OrderedWindow<T> implements AsyncIterableIterator<T> {
   constructor(options: WindowOptions) {
     this.#dispatcher = options.dispatcher;
     this.#highWaterMark = options.highWaterMark;
-    const { dispatcher } = options;
-    this.#sizer = new BatchSizer(options.highWaterMark, dispatcher.concurrency, options.batchSize, () => dispatcher.maxBatch ?? MAX_BATCH);
+    this.#sizer = new BatchSizer(options.highWaterMark, options.dispatcher, options.batchSize);
     this.#settle = options.errors === 'settle';
     this.#timeout = options.timeout;
     this.#signal = options.signal;
