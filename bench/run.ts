@@ -91,7 +91,10 @@ const seconds = (performance.now() - started) / 1000;
 
 const targets: Target[] = suites.flatMap((s) => s.targets).sort((a, b) => TARGET_IDS.indexOf(a.id) - TARGET_IDS.indexOf(b.id));
 console.log('\nTargets (ratios from this run)');
-for (const t of targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'}  ${t.id.padEnd(26)} ${fmt(t.ratio).padStart(8)}  goal ${t.goal}`);
+for (const t of targets) {
+  const worst = t.worst === undefined ? '' : `  (worst repeat ${fmt(t.worst)})`;
+  console.log(`  ${t.met ? 'met   ' : 'MISSED'}  ${t.id.padEnd(26)} ${fmt(t.ratio).padStart(8)}  goal ${t.goal}${worst}`);
+}
 const missed = targets.filter((t) => !t.met);
 console.log(missed.length === 0 ? 'Every target met.' : `${missed.length} of ${targets.length} targets missed: ${missed.map((t) => t.id).join(', ')}`);
 console.log(`Finished in ${fmt(seconds)} s.`);
@@ -107,7 +110,7 @@ const report = {
   suites: Object.fromEntries(suites.map((s) => [s.id, {
     title: s.title, params: s.params, figures: s.figures, notes: s.notes, table: { headers: s.headers, rows: s.rows },
   }])),
-  targets: targets.map(({ id, ratio, goal, met }) => ({ id, ratio, goal, met })),
+  targets: targets.map(({ id, ratio, goal, met, worst }) => ({ id, ratio, goal, met, ...(worst === undefined ? {} : { worst }) })),
 };
 await mkdir(resultsDir, { recursive: true });
 const base = complete ? 'latest' : 'partial';
