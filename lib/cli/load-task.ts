@@ -6,7 +6,6 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { resolve as resolveImport } from 'import-meta-resolve';
 import { findExport } from '../wire/load-task.js';
 import { importModule } from '../wire/import-module.js';
 import { task, taskLabel, type Task } from '../core/task.js';
@@ -37,6 +36,9 @@ async function locate(module: string): Promise<URL> {
   if (info !== undefined) throw new CliError(`cannot load module '${module}': it is not a file`);
   if (!isBare(module)) throw new CliError(`cannot find module '${module}' (looked for ${file})`);
   const cwd = process.cwd();
+  // Loaded for package names only: importing it makes Node create process.stdin (its
+  // `import process from 'node:process'`), which turns a piped stdin non-blocking.
+  const { resolve: resolveImport } = await import('import-meta-resolve');
   try {
     return new URL(resolveImport(module, pathToFileURL(cwd + sep).href));
   } catch (error) {

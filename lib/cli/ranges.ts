@@ -8,9 +8,11 @@
  * limit per record) and `--batch` (records per call), and CSV whose quoted fields hold newlines,
  * or that comes from a stream: a newline there is not always a record boundary.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { closeSync, fstatSync, open as openCallback, read, readFileSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { Denque } from '../core/util.js';
@@ -47,8 +49,6 @@ const FIRST_JOB_BYTES = 512;
 export const MAX_JOB_BYTES = 1 << 20;
 /** Output buffers kept for reuse, per thread: a job's in flight and queued, and one being written. */
 const SPARES_PER_THREAD = 4;
-/** A stream is read in chunks of this size. */
-const READ_CHUNK = 256 * 1024;
 
 /** Bytes per job, from the measured rate. Grows by doubling until the first job is measured. */
 export class JobSizer {
@@ -138,6 +138,13 @@ export async function readCsvHeader(path: string, source = path): Promise<{ head
 
 type Kind = 'file' | 'stream';
 
+/** An input and how it is read: `path` is where threads read a file ('-' redirected from a file: stdin's own path). */
+interface Source {
+  readonly source: string;
+  readonly kind: Kind;
+  readonly path: string;
+}
+
 /** The jobs of a run, made as the window pulls them; `metas` holds those in flight, in order. */
 export class JobPlan {
   readonly sizer = new JobSizer();
@@ -146,12 +153,12 @@ export class JobPlan {
   readonly metas = new Denque<JobMeta>();
   readonly totalBytes: number | undefined;
   readonly #args: MapArgs;
-  readonly #sources: readonly (readonly [string, Kind])[];
+  readonly #sources: readonly Source[];
   /** Output buffers written out, for the next jobs' output (see MapJob.spare). */
   readonly #spares: ArrayBuffer[] = [];
   #done = 0;
 
-  constructor(args: MapArgs, sources: readonly (readonly [string, Kind])[], totalBytes: number | undefined) {
+  constructor(args: MapArgs, sources: readonly Source[], totalBytes: number | undefined) {
     this.#args = args;
     this.#sources = sources;
     this.totalBytes = totalBytes;
@@ -170,8 +177,8 @@ export class JobPlan {
   }
 
   async* jobs(): AsyncGenerator<MapJob, undefined, undefined> {
-    for (const [source, kind] of this.#sources) {
-      if (kind === 'file') yield* this.#ranges(source);
+    for (const { source, kind, path } of this.#sources) {
+      if (kind === 'file') yield* this.#ranges(source, path);
       else yield* this.#streamBlocks(source);
     }
     return undefined;
@@ -190,10 +197,9 @@ export class JobPlan {
     return spare === undefined ? job : transfer({ ...job, spare }, [spare]);
   }
 
-  async* #ranges(source: string): AsyncGenerator<MapJob, undefined, undefined> {
+  async* #ranges(source: string, path: string): AsyncGenerator<MapJob, undefined, undefined> {
     const { format } = this.#args;
     const stopAtError = this.#args.errors === 'fail';
-    const path = resolve(source);
     const limit = statSync(path).size;
     let from = 0;
     let startLine = 0;
@@ -218,77 +224,225 @@ export class JobPlan {
   async* #streamBlocks(source: string): AsyncGenerator<MapJob, undefined, undefined> {
     const { format } = this.#args;
     const stopAtError = this.#args.errors === 'fail';
-    const stream: Readable = source === '-' ? process.stdin : createReadStream(source, { highWaterMark: READ_CHUNK });
+    const input = descriptorSource(source === '-' ? await stdinDescriptor() : await openFd(source, 'r'));
     let first = true;
-    // Copied to the thread, not moved: the main thread keeps the bytes until the job is written,
-    // to run them again in parts if the job fails as a whole.
     const block = (bytes: Uint8Array): MapJob => {
       const job = this.#push(source, first ? 0 : undefined, bytes.byteLength, { kind: 'block', bytes, format, stopAtError });
       first = false;
       return job;
     };
     try {
-      for await (const whole of cutAtNewlines(stream, () => this.sizer.next())) yield block(whole);
+      for await (const whole of cutAtNewlines(input, () => this.sizer.next())) yield block(whole);
     } catch (error) {
       if (error instanceof CliError) throw error;
       const code = (error as { code?: unknown }).code;
       throw new CliError(`cannot read input '${source}': ${typeof code === 'string' ? code : String(error)}`, { cause: error });
     } finally {
       // Stopping early (Ctrl-C, a failed record) must not leave a file or stdin open.
-      stream.destroy();
+      input.close();
     }
     return undefined;
   }
 }
 
-/** A copy in a buffer of its own, not a view of a stream's chunk: the chunk's other bytes may be freed. */
-function own(bytes: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(bytes.byteLength);
-  copy.set(bytes);
-  return copy;
+/** Where a stream's bytes come from: `read` fills the front of `into`, resolving with the count (0 at the end). */
+export interface ByteSource {
+  read(into: Uint8Array): Promise<number>;
+  /** Lets go of what the source holds (a stream, a descriptor opened for it). */
+  close(): void;
+}
+
+/** A stream's chunks, copied into the caller's buffer. */
+export function streamSource(stream: Readable): ByteSource {
+  const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let chunk: Buffer | undefined;
+  return {
+    async read(into) {
+      while (chunk === undefined || chunk.length === 0) {
+        const step = await chunks.next();
+        if (step.done === true) return 0;
+        chunk = step.value;
+      }
+      const count = Math.min(chunk.length, into.length);
+      into.set(chunk.subarray(0, count));
+      chunk = chunk.subarray(count);
+      return count;
+    },
+    close() {
+      stream.destroy();
+    },
+  };
 }
 
 /**
- * Blocks of whole lines of about `size()` bytes each, cut at the last newline before that size
- * (or the first after it, for a longer line); the last block may lack its newline. Chunks are
- * joined once per block, not once per chunk: joining on every 64 KiB chunk copied a 1 MiB block
- * eight times over on the main thread.
+ * A pipe or FIFO read straight into the caller's buffer (on libuv's thread pool), so the main
+ * thread copies no byte: a stream's chunks were joined, copied out and cloned to the thread, 0.35
+ * of the main thread's CPU on stdin. stdin left non-blocking by whoever shares it (EAGAIN) goes on
+ * through `process.stdin`. `fd` is closed at the end unless it is stdin's.
  */
-export async function* cutAtNewlines(stream: AsyncIterable<unknown>, size: () => number): AsyncGenerator<Uint8Array, undefined, undefined> {
-  let parts: Buffer[] = [];
-  let length = 0;
-  let want = size();
-  for await (const chunk of stream) {
-    parts.push(chunk as Buffer);
-    length += (chunk as Buffer).length;
-    while (length >= want) {
-      const joined = parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
-      let cut = joined.lastIndexOf(10, want - 1);
-      if (cut === -1) cut = joined.indexOf(10, want);
-      if (cut === -1) {
-        // One line longer than a block so far: wait for its end.
-        parts = [joined];
-        break;
+export function descriptorSource(fd: number): ByteSource {
+  let fallback: ByteSource | undefined;
+  let reading: Promise<unknown> | undefined;
+  let closed = false;
+  const release = (): void => {
+    if (fd !== 0) closeSync(fd);
+  };
+  return {
+    async read(into) {
+      if (fallback !== undefined) return await fallback.read(into);
+      const pending = promisifiedRead(fd, into);
+      reading = pending;
+      try {
+        return await pending;
+      } catch (error) {
+        if (fd !== 0 || (error as { code?: unknown }).code !== 'EAGAIN') throw error;
+        fallback = streamSource(process.stdin);
+        return await fallback.read(into);
+      } finally {
+        reading = undefined;
+        if (closed) release();
       }
-      yield own(joined.subarray(0, cut + 1));
-      const rest = joined.subarray(cut + 1);
-      parts = rest.length === 0 ? [] : [rest];
-      length = rest.length;
-      want = size();
-    }
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      fallback?.close();
+      // A read still waiting on the pipe keeps its descriptor until it returns.
+      if (reading === undefined) release();
+    },
+  };
+}
+
+/** Opened on the thread pool: a FIFO's open waits for its writer. */
+const openFd = promisify(openCallback);
+
+/**
+ * stdin for reading on the thread pool. A pipe is opened again through /proc (Linux): the new
+ * descriptor blocks, whatever the shared one was made, and any module that imports `node:process`
+ * makes Node turn the shared one non-blocking. Anything else (a socket, a terminal, no /proc) is
+ * read through descriptor 0.
+ */
+async function stdinDescriptor(): Promise<number> {
+  if (!fstatSync(0).isFIFO()) return 0;
+  try {
+    return await openFd('/proc/self/fd/0', 'r');
+  } catch {
+    return 0;
   }
-  if (length > 0) yield own(parts.length === 1 ? parts[0]! : Buffer.concat(parts, length));
+}
+
+function promisifiedRead(fd: number, into: Uint8Array): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, into, 0, into.length, null, (error: NodeJS.ErrnoException | null, count: number) => {
+      if (error === null) resolve(count);
+      else reject(error);
+    });
+  });
+}
+
+/**
+ * Blocks of whole lines of at most `size()` bytes each (a longer line is a block of its own),
+ * cut at the last newline; the last block may lack its newline. A block that holds whole lines
+ * but is not full `waitMs` later goes out with them: input that trickles
+ * in (`tail -f log | ordered-pool map …`) is mapped as it comes, not once a megabyte has gathered.
+ *
+ * Blocks are views of SharedArrayBuffers read into directly: one goes to a thread without a copy
+ * and stays here, to be run again in parts if its job fails as a whole. A buffer holds blocks
+ * until it is full; only then is the unfinished last line copied, to the front of the next one.
+ * No byte of a block already given out is written again.
+ */
+export async function* cutAtNewlines(source: ByteSource, size: () => number, waitMs = BLOCK_WAIT_MS): AsyncGenerator<Uint8Array, undefined, undefined> {
+  let want = size();
+  let buffer = sharedBytes(want);
+  /** The block being gathered is buffer[start, filled). */
+  let start = 0;
+  let filled = 0;
+  let ended = false;
+  /** A read into buffer[filled, …), still waiting for input when the last block went out. */
+  let reading: Promise<number> | undefined;
+  /** The block holds a whole line: from then on it waits at most `waitMs` (`late`) for more. */
+  let hasLine = false;
+  let late: Promise<typeof LATE> | undefined;
+  while (!ended || filled > start) {
+    while (!ended && filled - start < want) {
+      if (reading === undefined) {
+        if (start + want > buffer.length) {
+          // Room for the block from the front of a new buffer, its first bytes moved there.
+          const next = sharedBytes(Math.max(want, 2 * (filled - start), 1));
+          next.set(buffer.subarray(start, filled));
+          buffer = next;
+          filled -= start;
+          start = 0;
+        }
+        reading = source.read(buffer.subarray(filled, start + want));
+      }
+      let count: number | typeof LATE;
+      if (hasLine) {
+        late ??= sleep(waitMs, LATE, { ref: false });
+        count = await Promise.race([reading, late]);
+        if (count === LATE) break;
+      } else {
+        count = await reading;
+      }
+      reading = undefined;
+      if (count === 0) {
+        ended = true;
+      } else {
+        hasLine ||= buffer.subarray(filled, filled + count).includes(10);
+        filled += count;
+      }
+    }
+    if (filled === start) break;
+    const block = buffer.subarray(start, filled);
+    // Reads stop at `want`: a block is never longer, and nothing after its last newline is a whole line.
+    let cut = block.lastIndexOf(10);
+    if (cut === -1 && !ended) {
+      // One line longer than a block so far: read on until its end.
+      want = 2 * block.length;
+      continue;
+    }
+    if (cut === -1) cut = block.length - 1;
+    start += cut + 1;
+    want = size();
+    hasLine = false;
+    late = undefined;
+    yield block.subarray(0, cut + 1);
+  }
   return undefined;
+}
+
+const LATE = Symbol('late');
+/** How long a block may wait for input to fill it: about a job's run (TARGET_JOB_MS). */
+const BLOCK_WAIT_MS = 50;
+
+function sharedBytes(size: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(size));
+}
+
+/**
+ * stdin's path when it is a regular file read from its start (`map fn.js < file`), so that the
+ * threads read ranges of it as of a named file; Linux only (/proc). Undefined otherwise: a pipe,
+ * a terminal, or a file someone has read from already (its position is where stdin starts).
+ */
+function redirectedFile(): string | undefined {
+  if (!fstatSync(0).isFile()) return undefined;
+  try {
+    const position = /^pos:\s*(\d+)/m.exec(readFileSync('/proc/self/fdinfo/0', 'utf8'))?.[1];
+    return position === '0' ? '/proc/self/fd/0' : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The job plan for this run, or undefined when it needs the record path (see the header). */
 export async function planJobs(args: MapArgs, totalBytes: number | undefined): Promise<JobPlan | undefined> {
   if (args.timeout !== undefined || args.batch !== undefined) return undefined;
-  const sources: (readonly [string, Kind])[] = [];
+  const sources: Source[] = [];
   for (const source of args.inputs.length === 0 ? ['-'] : args.inputs) {
-    const kind: Kind = source !== '-' && statSync(source).isFile() ? 'file' : 'stream';
-    if (args.format === 'csv' && (kind === 'stream' || await hasQuotedNewline(source))) return undefined;
-    sources.push([source, kind]);
+    const path = source === '-' ? redirectedFile() : resolve(source);
+    const kind: Kind = path !== undefined && statSync(path).isFile() ? 'file' : 'stream';
+    if (args.format === 'csv' && (kind === 'stream' || await hasQuotedNewline(path ?? source))) return undefined;
+    sources.push({ source, kind, path: path ?? source });
   }
   return new JobPlan(args, sources, totalBytes);
 }

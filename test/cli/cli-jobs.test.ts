@@ -4,10 +4,14 @@
  * kilobytes crosses several boundaries. `--batch` keeps the record path (a pool call per batch of
  * records): the reference here.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { CLI, FIXTURES, finish, lines, range, reported, run, tempDir } from '../helpers/cli.js';
+import { CLI, FIXTURES, finish, lines, range, reported, run, start, tempDir, type Run } from '../helpers/cli.js';
+import { until } from '../helpers/poll.js';
 
 const temp = tempDir();
 const { file } = temp;
@@ -151,4 +155,75 @@ test('threads dying under many jobs at once (output buffers travelling back and 
     }
     t.deepEqual(reported(result.stderr).map((r) => [r.line, r.error.name]), dying.map((line) => [line, 'WorkerExitError']));
   }
+});
+
+/** Position of `fd`'s open file description, shared with a child that had it as stdin (Linux). */
+function position(fd: number): number {
+  return Number(/^pos:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${String(fd)}`, 'utf8'))?.[1]);
+}
+
+/** Runs the CLI with stdin redirected from `fd`, as `ordered-pool map … < file` does. */
+async function withStdinFrom(fd: number, args: readonly string[]): Promise<Run> {
+  return finishText(spawn(process.execPath, [CLI, ...args], { stdio: [fd, 'pipe', 'pipe'] }));
+}
+
+function finishText(child: ChildProcess): Promise<Run> {
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.setEncoding('utf8');
+  return finish(child as ChildProcessWithoutNullStreams, 30_000);
+}
+
+test('stdin redirected from a file is read as byte ranges by the threads; one read from already goes on from there', async (t) => {
+  t.timeout(60_000);
+  const names = range(20_000).map((i) => (i === '15000' ? 'bad15001' : `r${i}`));
+  const input = file('redirected.txt', `${names.join('\n')}\n`);
+  const named = await run(['map', FIXTURES, '-e', 'picky', '--errors', 'record', input]);
+  const fd = openSync(input, 'r');
+  try {
+    const redirected = await withStdinFrom(fd, ['map', FIXTURES, '-e', 'picky', '--errors', 'record']);
+    t.is(redirected.code, 123, redirected.stderr);
+    t.is(redirected.stdout, named.stdout);
+    t.deepEqual(reported(redirected.stderr).map((r) => [r.line, r.file]), [[15001, undefined]]);
+    // The threads read through their own descriptors: stdin's position never moved.
+    t.is(position(fd), 0, 'stdin was read as ranges, not as a stream');
+  } finally {
+    closeSync(fd);
+  }
+  const used = openSync(input, 'r');
+  try {
+    // Someone read the first 10 lines (`r0`…`r9`, 30 bytes) before the command ran.
+    readSync(used, Buffer.alloc(30), 0, 30, null);
+    const rest = await withStdinFrom(used, ['map', FIXTURES, '-e', 'picky', '--errors', 'skip']);
+    t.is(rest.code, 123, rest.stderr);
+    t.deepEqual(lines(rest.stdout), lines(named.stdout).slice(10));
+  } finally {
+    closeSync(used);
+  }
+});
+
+test('a piped stdin is read whole even when the task module imports node:process (which makes stdin non-blocking)', async (t) => {
+  t.timeout(60_000);
+  const text = mixedText(20_000);
+  const expected = text.toUpperCase().replace(/\r\n/g, '\n');
+  const module = fileURLToPath(new URL('../fixtures/imports-process.js', import.meta.url));
+  // A socket from Node: fed only once the module has made it non-blocking, so that the first read
+  // finds it empty (EAGAIN) and the rest goes through process.stdin.
+  const child = start(['map', module, '-e', 'upper']);
+  const flags = (): number => parseInt(/^flags:\s*(\d+)/m.exec(readFileSync(`/proc/${String(child.pid)}/fdinfo/0`, 'utf8'))?.[1] ?? '0', 8);
+  await until(() => (flags() & constants.O_NONBLOCK) !== 0, 10_000, 'stdin made non-blocking');
+  const bytes = Buffer.from(text);
+  Readable.from((async function* slowly() {
+    for (let i = 0; i < bytes.length; i += 50_000) {
+      yield bytes.subarray(i, i + 50_000);
+      await nextTurn();
+    }
+  })()).pipe(child.stdin);
+  const socket = await finish(child, 30_000);
+  t.is(socket.code, 0, socket.stderr);
+  t.is(socket.stdout, expected);
+  // A shell pipe (a FIFO): read through its own blocking descriptor.
+  const input = file('piped.txt', text);
+  const piped = await finishText(spawn('sh', ['-c', `cat "$1" | "$2" "$3" map "$4" -e upper`, 'sh', input, process.execPath, CLI, module], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  t.is(piped.code, 0, piped.stderr);
+  t.is(piped.stdout, expected);
 });

@@ -10,10 +10,12 @@ import { Readable } from 'node:stream';
 import test from 'ava';
 import fc from 'fast-check';
 import { parse as parseCsv } from 'csv-parse/sync';
+import pDefer from 'p-defer';
 import { runJob } from '../../lib/entry/range-job.js';
-import { cutAtNewlines, hasQuotedNewline, readCsvHeader } from '../../lib/cli/ranges.js';
+import { cutAtNewlines, hasQuotedNewline, readCsvHeader, streamSource, type ByteSource } from '../../lib/cli/ranges.js';
 import { withoutTransfer } from '../../lib/wire/cloneable.js';
 import type { JobFormat, JobResult, MapJob } from '../../lib/wire/map-job.js';
+import { within } from '../helpers/index.js';
 import { decodeError } from '../../lib/wire/wire-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ordered-pool-ranges-'));
@@ -223,16 +225,53 @@ test('a quoted newline is found, however the file is read; quotes without one ar
   t.false(await hasQuotedNewline(file('a,b\n1,2\n')));
 });
 
+test('input that trickles in goes out in blocks of the whole lines it has, without waiting for a full block', async (t) => {
+  t.timeout(10_000);
+  const gate = pDefer<undefined>();
+  const feed = ['one\ntwo\nthr', 'ee\n'];
+  let reads = 0;
+  const source: ByteSource = {
+    async read(into) {
+      if (reads === 1) await gate.promise;
+      const next = feed[reads++];
+      if (next === undefined) return 0;
+      into.set(Buffer.from(next));
+      return next.length;
+    },
+    close() { /* nothing held */ },
+  };
+  const blocks = cutAtNewlines(source, () => 1 << 20, 20);
+  const first = await within(blocks.next(), 5000, 'the first block while the source waits');
+  t.is(Buffer.from(first.value!).toString(), 'one\ntwo\n');
+  gate.resolve(undefined);
+  const rest: string[] = [];
+  for await (const block of { [Symbol.asyncIterator]: () => blocks }) rest.push(Buffer.from(block).toString());
+  t.deepEqual(rest, ['three\n']);
+  t.is(Buffer.from(first.value!).toString(), 'one\ntwo\n', 'the block given out was not written into');
+});
+
 test('blocks cut from a stream keep every byte and end at newlines', async (t) => {
   t.timeout(60_000);
   const chunks = fc.array(fc.uint8Array({ maxLength: 300 }).map((bytes) => bytes.map((b) => (b % 5 === 0 ? 10 : b))), { maxLength: 12 });
   await fc.assert(fc.asyncProperty(chunks, fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1 }), async (parts, sizes) => {
     let k = 0;
     const blocks: Uint8Array[] = [];
-    for await (const block of cutAtNewlines(Readable.from(parts.map((p) => Buffer.from(p))), () => sizes[k++ % sizes.length]!)) blocks.push(block);
+    const copies: Buffer[] = [];
+    for await (const block of cutAtNewlines(streamSource(Readable.from(parts.map((p) => Buffer.from(p)))), () => sizes[k++ % sizes.length]!)) {
+      blocks.push(block);
+      copies.push(Buffer.from(block));
+    }
     const joined = Buffer.concat(blocks);
     const whole = Buffer.concat(parts.map((p) => Buffer.from(p)));
-    return joined.equals(whole) && blocks.slice(0, -1).every((b) => b.at(-1) === 10) && blocks.every((b) => b.byteLength > 0);
+    // Within its size, unless it starts with a line longer than that.
+    const sized = blocks.every((b, i) => {
+      const size = sizes[i % sizes.length]!;
+      const newline = b.indexOf(10);
+      return b.byteLength <= size || newline === -1 || newline + 1 > size;
+    });
+    // A block given out is shared with a thread: no later read may write into it.
+    const untouched = blocks.every((b, i) => copies[i]!.equals(b));
+    return joined.equals(whole) && blocks.slice(0, -1).every((b) => b.at(-1) === 10) && blocks.every((b) => b.byteLength > 0) && sized && untouched;
   }), { numRuns: 200 });
   t.pass();
 });
