@@ -3,5 +3,5 @@
  * never loads bullmq or ioredis.
  */
 export { BullMQQueue, type BullMQQueueOptions } from './remote/bullmq-queue.js';
-export type { RedisConnection, RedisOptions } from './remote/connection.js';
+export type { RedisConnection, RedisOptions, RedisUrlOptions } from './remote/connection.js';
 export type { Serialization } from './remote/protocol.js';

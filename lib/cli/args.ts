@@ -38,7 +38,16 @@ export interface WorkerArgs {
   readonly prefix: string | undefined;
   /** Ms a shutdown waits for running jobs before leaving them to other workers. */
   readonly shutdownTimeout: number;
+  /** PEM files for TLS: the CA that signed the server's certificate, and a client certificate with its key. */
+  readonly tls: TlsFiles | undefined;
   readonly verbose: boolean;
+}
+
+/** `--tls-ca`, `--tls-cert`, `--tls-key`: the files named, not yet read. */
+export interface TlsFiles {
+  readonly ca: string | undefined;
+  /** Given with `key` or not at all. */
+  readonly client: { readonly cert: string; readonly key: string } | undefined;
 }
 
 export type Command =
@@ -106,6 +115,10 @@ finishes the running jobs (up to --shutdown-timeout) and exits.
 
 Worker options:
       --redis URL               redis://[user:pass@]host:port[/db], rediss:// for TLS
+      --tls-ca FILE             with rediss://: trust server certificates signed by the
+                                CA in FILE (PEM)
+      --tls-cert FILE           with rediss://: client certificate (PEM) and its key, for a
+      --tls-key FILE            Redis with tls-auth-clients yes; give both or neither
       --queue NAME              the queue's name
       --root DIR                task modules are looked up under DIR only (default: .)
   -t, --threads N               worker threads (default: one per core)
@@ -162,6 +175,9 @@ const WORKER_OPTIONS = {
   'stalled-interval': { type: 'string' },
   prefix: { type: 'string' },
   'shutdown-timeout': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -187,10 +203,11 @@ function parseWorker(argv: readonly string[]): Command {
   };
   const queue = required('queue');
   if (queue.includes(':')) throw new UsageError(`--queue may not contain ':', got '${queue}'`);
+  const redis = required('redis');
   return {
     kind: 'worker',
     args: {
-      redis: required('redis'),
+      redis,
       queue,
       root: values.root ?? '.',
       threads: positiveInt('threads', values.threads),
@@ -199,9 +216,25 @@ function parseWorker(argv: readonly string[]): Command {
       stalledInterval: positiveInt('stalled-interval', values['stalled-interval']) ?? WORKER_DEFAULTS.stalledInterval,
       prefix: values.prefix,
       shutdownTimeout: positiveInt('shutdown-timeout', values['shutdown-timeout']) ?? WORKER_DEFAULTS.shutdownTimeout,
+      tls: tlsFiles(redis, values['tls-ca'], values['tls-cert'], values['tls-key']),
       verbose: values.verbose === true,
     },
   };
+}
+
+function tlsFiles(redis: string, ca: string | undefined, cert: string | undefined, key: string | undefined): TlsFiles | undefined {
+  const given = ([['tls-ca', ca], ['tls-cert', cert], ['tls-key', key]] as const).filter(([, file]) => file !== undefined);
+  const [first] = given;
+  if (first === undefined) return undefined;
+  for (const [flag, file] of given) if (file === '') throw new UsageError(`--${flag} expects a file`);
+  if (cert !== undefined && key === undefined) throw new UsageError("--tls-cert needs --tls-key (the certificate's private key)");
+  if (key !== undefined && cert === undefined) throw new UsageError('--tls-key needs --tls-cert (the client certificate)');
+  if (!redis.startsWith('rediss://')) {
+    // The scheme only: the rest of the URL may hold a password.
+    const scheme = /^[a-z][a-z\d+.-]*:\/\//i.exec(redis)?.[0] ?? 'no URL scheme';
+    throw new UsageError(`--${first[0]} needs a rediss:// URL in --redis (TLS), got ${scheme}`);
+  }
+  return { ca, client: cert === undefined || key === undefined ? undefined : { cert, key } };
 }
 
 /** Reads `argv` (without node and the script); throws {@link UsageError} for any mistake. */

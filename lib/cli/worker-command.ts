@@ -6,17 +6,20 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { TaskQueue } from '../pool/task-queue.js';
 import { RemoteWorker, type RemoteWorkerOptions } from '../remote/remote-worker.js';
-import { describeConnection, refusal } from '../remote/connection.js';
+import { describeConnection, refusal, type RedisConnection } from '../remote/connection.js';
 import { BackendUnavailableError } from '../core/errors.js';
 import type { WorkerArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import { EXIT_OK } from './exit-codes.js';
+import { readTlsFiles } from './tls-files.js';
 
 /** Runs until SIGTERM or SIGINT; resolves with the exit code. */
 export async function runWorker(args: WorkerArgs): Promise<number> {
   const root = resolve(args.root);
   const info = await stat(root).catch(() => undefined);
   if (info?.isDirectory() !== true) throw new CliError(`--root '${args.root}' is not a folder (looked for ${root})`);
+  // ioredis merges a URL with options (the URL's parts win); args.ts allows --tls-* with rediss:// only.
+  const connection: RedisConnection = args.tls === undefined ? args.redis : { url: args.redis, tls: await readTlsFiles(args.tls) };
   const log = (line: string): void => { process.stderr.write(`ordered-pool worker: ${line}\n`); };
 
   const threads = new TaskQueue(args.threads === undefined ? {} : { maxThreads: args.threads });
@@ -28,10 +31,10 @@ export async function runWorker(args: WorkerArgs): Promise<number> {
     process.once('SIGINT', on('SIGINT'));
     stop = () => { done('close'); };
   });
-  const where = describeConnection(args.redis);
+  const where = describeConnection(connection);
   const worker = await Promise.race([
     startRemote({
-      connection: args.redis,
+      connection,
       name: args.queue,
       root,
       dispatcher: threads,
@@ -68,10 +71,15 @@ async function startRemote(options: RemoteWorkerOptions): Promise<RemoteWorker |
     return await RemoteWorker.start(options);
   } catch (error) {
     if (!(error instanceof BackendUnavailableError)) throw error;
-    const kind = refusal(error.cause);
-    const hint = kind === 'certificate' || kind === 'handshake'
-      ? ' (for a certificate signed by your own CA, start the worker with NODE_EXTRA_CA_CERTS=/path/to/ca.pem)'
-      : '';
-    return new CliError(`${error.message}${hint}`, { cause: error });
+    return refusedCliError(error);
   }
+}
+
+/** Redis's refusal as the CLI's one line, with what to do about a certificate. */
+function refusedCliError(error: BackendUnavailableError): CliError {
+  const kind = refusal(error.cause);
+  const hint = kind === 'certificate' || kind === 'handshake'
+    ? ' (for a certificate signed by your own CA, give the CA with --tls-ca FILE)'
+    : kind === 'client-certificate' ? ' (give the worker one with --tls-cert FILE --tls-key FILE)' : '';
+  return new CliError(`${error.message}${hint}`, { cause: error });
 }

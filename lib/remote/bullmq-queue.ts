@@ -25,10 +25,22 @@ import { rootPath, taskPathUnder } from './task-path.js';
 /** Options of a {@link BullMQQueue}. */
 export interface BullMQQueueOptions {
   /**
-   * Redis: a URL (`redis://user:pass@host:6379`, `rediss://` for TLS) or ioredis options
-   * (`{ host, port, username, password, tls }`; `tls: { ca }` for a server certificate from your
-   * own CA). Every connection the queue opens uses them. Credentials Redis refuses, or a TLS
-   * certificate that fails verification, fail the calls at once with `BackendUnavailableError`.
+   * Redis: a URL (`redis://user:pass@host:6379`, `rediss://` for TLS), ioredis options
+   * (`{ host, port, username, password, tls }`), or both as `{ url, ...options }`: the URL says
+   * where and who, the options add what a URL cannot say, such as `tls: { ca }` for a server
+   * certificate from your own CA and `tls: { cert, key }` for a client certificate (Redis's
+   * `tls-auth-clients yes`). The URL's host, port, user, password and database take precedence
+   * over the same options; `tls` with a `redis://` URL is a `TypeError` (use `rediss://`).
+   * Every connection the queue opens uses them. Credentials Redis refuses, a TLS certificate that
+   * fails verification, or a missing client certificate fail the calls at once with
+   * `BackendUnavailableError`; messages name the server without user or password.
+   * @example
+   * // A URL from the environment, plus a private CA and a client certificate.
+   * const connection = {
+   *   url: process.env.REDIS_URL,   // 'rediss://etl:secret@redis.internal:6380'
+   *   tls: { ca: readFileSync('ca.pem'), cert: readFileSync('client.pem'), key: readFileSync('client-key.pem') },
+   * };
+   * const queue = new BullMQQueue({ connection, name: 'etl', root: new URL('./', import.meta.url) });
    * @example
    * new BullMQQueue({ connection: { host: 'redis.internal', port: 6380, username: 'etl', password, tls: { ca: readFileSync('ca.pem') } }, name: 'etl', root });
    */

@@ -1,7 +1,7 @@
 /**
  * Redis connections of both sides, made the same way from what the user gave: a URL
- * (`redis://user:pass@host:6379/0`, `rediss://` for TLS) or ioredis options (`host`, `port`,
- * `username`, `password`, `tls`, ...).
+ * (`redis://user:pass@host:6379/0`, `rediss://` for TLS), ioredis options (`host`, `port`,
+ * `username`, `password`, `tls`, ...), or both (`{ url, tls }`).
  */
 import { Redis, type RedisOptions } from 'ioredis';
 // Not exported by ioredis's index; ioredis is pinned to ~6.1 (package.json) and has no exports map.
@@ -11,15 +11,48 @@ import { BackendUnavailableError } from '../core/errors.js';
 
 export type { RedisOptions };
 
-/** Where Redis is: a URL, or ioredis options. */
-export type RedisConnection = string | RedisOptions;
+/**
+ * ioredis options, with a URL if you like: its host, port, user, password and database take
+ * precedence over the same options (ioredis's own `new Redis(url, options)` merges them so).
+ */
+export interface RedisUrlOptions extends RedisOptions {
+  /** `redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS. */
+  url?: string;
+}
+
+/** Where Redis is: a URL, ioredis options, or both. */
+export type RedisConnection = string | RedisUrlOptions;
 
 export function checkConnection(connection: unknown): RedisConnection {
   if (typeof connection === 'string' && connection !== '') return connection;
-  if (typeof connection === 'object' && connection !== null) return connection;
+  if (typeof connection === 'object' && connection !== null) {
+    const { url, tls } = connection as RedisUrlOptions;
+    if (url === undefined) return connection;
+    const protocol = urlProtocol(url);
+    if (protocol !== 'redis:' && protocol !== 'rediss:') {
+      // The URL itself is never echoed: it may carry a password.
+      const got = typeof url !== 'string' ? `\`${String(url)}\` (${typeof url})` : protocol === undefined ? 'a string that is not a URL' : `a ${protocol} URL`;
+      throw new TypeError(`Expected \`connection.url\` to be a redis:// or rediss:// URL, got ${got}`);
+    }
+    // ioredis would quietly speak TLS to what the URL calls a plain port.
+    if (protocol === 'redis:' && tls !== undefined) {
+      throw new TypeError('`connection.tls` is set but `connection.url` is redis:// (plain TCP); use rediss:// for TLS');
+    }
+    return connection;
+  }
   throw new TypeError(
     `Expected \`connection\` to be a Redis URL or ioredis options, got \`${String(connection)}\` (${typeof connection})`,
   );
+}
+
+/** `url`'s scheme (`'rediss:'`), or undefined if it is no URL. */
+function urlProtocol(url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  try {
+    return new URL(url).protocol;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -27,10 +60,14 @@ export function checkConnection(connection: unknown): RedisConnection {
  * failing after 20 tries (BullMQ requires it); our own watchdogs bound how long that may take.
  */
 export function connect(connection: RedisConnection, name: string, onError: (error: Error) => void): Redis {
-  const overrides: RedisOptions = { maxRetriesPerRequest: null, connectionName: name };
-  const client = typeof connection === 'string'
-    ? new Redis(connection, { ...overrides, Connector: GuardedConnector })
-    : new Redis({ ...connection, ...overrides, ...(connection.Connector ?? connection.sentinels ? {} : { Connector: GuardedConnector }) });
+  const { url, ...options }: RedisUrlOptions = typeof connection === 'string' ? { url: connection } : connection;
+  const settings: RedisOptions = {
+    ...options,
+    maxRetriesPerRequest: null,
+    connectionName: name,
+    ...(options.Connector ?? options.sentinels ? {} : { Connector: GuardedConnector }),
+  };
+  const client = url === undefined ? new Redis(settings) : new Redis(url, settings);
   // Without a listener, ioredis prints every reconnect failure to the console.
   client.on('error', onError);
   return client;
@@ -78,9 +115,10 @@ function ignore(): void {
 
 /** Where a client points, for messages (no password). */
 export function describeConnection(connection: RedisConnection): string {
-  if (typeof connection === 'string') {
+  const options: RedisUrlOptions = typeof connection === 'string' ? { url: connection } : connection;
+  if (options.url !== undefined) {
     try {
-      const url = new URL(connection);
+      const url = new URL(options.url);
       url.password = '';
       url.username = '';
       return url.href;
@@ -88,7 +126,7 @@ export function describeConnection(connection: RedisConnection): string {
       return 'the Redis URL given';
     }
   }
-  return `${connection.tls === undefined ? 'redis' : 'rediss'}://${connection.host ?? '127.0.0.1'}:${String(connection.port ?? 6379)}`;
+  return `${options.tls === undefined ? 'redis' : 'rediss'}://${options.host ?? '127.0.0.1'}:${String(options.port ?? 6379)}`;
 }
 
 /**
@@ -105,19 +143,20 @@ const CERTIFICATE_CODES = new Set([
 ]);
 
 /** Why Redis will keep turning a client away: what {@link refusal} finds. */
-export type Refusal = 'credentials' | 'permission' | 'certificate' | 'handshake';
+export type Refusal = 'credentials' | 'permission' | 'certificate' | 'client-certificate' | 'handshake';
 
 const REFUSALS: Record<Refusal, string> = {
   credentials: 'refused the credentials',
   permission: 'denied this user a command, key or channel it needs',
   certificate: 'presented a TLS certificate that failed verification',
+  'client-certificate': 'wants a client certificate this client did not present',
   handshake: 'failed the TLS handshake',
 };
 
 /**
  * What kind of error retrying cannot cure, if `error` is one: Redis refused the credentials
  * (`WRONGPASS`, `NOAUTH`) or an ACL rule denies the user what it needs (`NOPERM`), or TLS failed (a certificate not trusted or for another host,
- * `rediss://` to a plain port). Undefined for errors a reconnect may cure (Redis restarting, out
+ * no client certificate where Redis wants one, `rediss://` to a plain port). Undefined for errors a reconnect may cure (Redis restarting, out
  * of reach), which callers wait through.
  */
 export function refusal(error: unknown): Refusal | undefined {
@@ -127,6 +166,8 @@ export function refusal(error: unknown): Refusal | undefined {
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string') return undefined;
   if (CERTIFICATE_CODES.has(code)) return 'certificate';
+  // The server's alert under TLS 1.3 (`tls-auth-clients yes`); TLS 1.2 servers send a plain handshake failure.
+  if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED') return 'client-certificate';
   return code.startsWith('ERR_SSL_') ? 'handshake' : undefined;
 }
 
@@ -134,5 +175,7 @@ export function refusal(error: unknown): Refusal | undefined {
 export function refusedError(error: unknown, where: string): BackendUnavailableError | undefined {
   const kind = refusal(error);
   if (kind === undefined) return undefined;
-  return new BackendUnavailableError(`Redis at ${where} ${REFUSALS[kind]}: ${(error as Error).message}`, { cause: error });
+  // OpenSSL's messages end with a newline; the CLI prints this as one line.
+  const detail = (error as Error).message.replace(/\s+/g, ' ').trim();
+  return new BackendUnavailableError(`Redis at ${where} ${REFUSALS[kind]}: ${detail}`, { cause: error });
 }

@@ -9,7 +9,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BatchFailure, type Dispatcher } from '../window/dispatcher.js';
 import { encodeError } from '../wire/wire-error.js';
-import { TaskLoadError } from '../core/errors.js';
+import { BackendUnavailableError, TaskLoadError } from '../core/errors.js';
 import { connect, describeConnection, refusedError, type RedisConnection } from './connection.js';
 import {
   CAPACITY_RENEW_MS, CAPACITY_TTL_MS, cancelChannel, capacityKey, decodeArgs, encodeAnswer, encodeItemsAnswer, PUSH_ANSWER, runKeys, type JobData,
@@ -49,6 +49,13 @@ interface AnswerClient extends Redis {
   pushAnswer(alive: string, answers: string, answer: string | Buffer): Promise<number>;
 }
 
+/**
+ * Ms connection errors wait while starting before they are logged. A refusal often shows as a
+ * reset on one connection (`write ECONNRESET`, Redis hung up after its TLS alert) and as its
+ * reason on another; a start that fails on the reason then prints that line alone.
+ */
+const START_HOLD_MS = 1000;
+
 export class RemoteWorker {
   readonly #options: RemoteWorkerOptions;
   readonly #prefix: string;
@@ -64,6 +71,9 @@ export class RemoteWorker {
   readonly #where: string;
   /** Set while starting: fails the start on a refusal (see start()). */
   #onRefused: ((error: Error) => void) | undefined;
+  /** While starting: connection lines held back (see START_HOLD_MS); undefined once they are logged as they come. */
+  #held: string[] | undefined = [];
+  #holdTimer: NodeJS.Timeout | undefined;
   #announcer: NodeJS.Timeout | undefined;
   #closing: Promise<boolean> | undefined;
 
@@ -82,7 +92,7 @@ export class RemoteWorker {
       }
       if (logged.has(error.message) || logged.size >= OUTAGE_LINES) return;
       logged.add(error.message);
-      options.log(`redis: ${error.message}`);
+      this.#logConnection(`redis: ${error.message}`);
     };
     const onReady = (): void => { logged.clear(); };
     // EVALSHA, not the script's text with every answer (ioredis falls back to EVAL on NOSCRIPT,
@@ -118,12 +128,34 @@ export class RemoteWorker {
     } catch (error) {
       // #onRefused stays: the other connections' refusals are not logged on the way out.
       await worker.#abandon();
-      throw refusedError(error, worker.#where) ?? error;
+      // #onRefused gave a BackendUnavailableError; a call of #listen may fail on the refusal itself.
+      const failure = error instanceof BackendUnavailableError ? error : refusedError(error, worker.#where) ?? error;
+      // The lines held back were symptoms of the refusal, which says it all.
+      worker.#release(!(failure instanceof BackendUnavailableError));
+      throw failure;
     }
+    worker.#release(true);
     // Once listening, a refusal (a password changed, then Redis restarted) is logged and retried.
     worker.#onRefused = undefined;
     worker.#announcer = setInterval(() => { void worker.#announce(); }, CAPACITY_RENEW_MS);
     return worker;
+  }
+
+  #logConnection(line: string): void {
+    if (this.#held === undefined) {
+      this.#options.log(line);
+      return;
+    }
+    this.#held.push(line);
+    this.#holdTimer ??= setTimeout(() => { this.#release(true); }, START_HOLD_MS);
+  }
+
+  /** Ends the hold on connection lines while starting: logs them, or drops them. */
+  #release(log: boolean): void {
+    clearTimeout(this.#holdTimer);
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    if (log) for (const line of held) this.#options.log(line);
   }
 
   async #listen(): Promise<void> {

@@ -57,6 +57,8 @@ export interface RedisServer {
   readonly url: string;
   /** With `tls`: the throwaway CA that signed the server's certificate, as PEM and as a file. */
   readonly ca: { readonly pem: string; readonly file: string } | undefined;
+  /** With `clientCertificates`: a client certificate the CA signed, and its key, as PEM and as files. */
+  readonly clientCert: ClientCertificate | undefined;
   /** `url` as another user (`''` for none): `urlAs('app', 'wrong')`. */
   urlAs(user: string, password: string): string;
   /** A client of this server with every right; closed by stopAll(). */
@@ -80,12 +82,21 @@ export interface RedisStartOptions {
   readonly users?: readonly AclUser[];
   /** Serve TLS only (`--port 0 --tls-port`), with a CA and certificate made here by openssl; clients need no certificate. */
   readonly tls?: boolean;
+  /** With `tls`: clients must present a certificate the CA signed (`--tls-auth-clients yes`); see `clientCert`. */
+  readonly clientCertificates?: boolean;
+}
+
+export interface ClientCertificate {
+  readonly cert: string;
+  readonly key: string;
+  readonly certFile: string;
+  readonly keyFile: string;
 }
 
 /** The user `client()` logs in as when the default user is off. */
 const ADMIN: AclUser = { name: 'test-admin', password: 'test-admin-pw', rules: ['~*', '&*', '+@all'] };
 
-export async function startRedis({ password, users, tls = false }: RedisStartOptions = {}): Promise<RedisServer> {
+export async function startRedis({ password, users, tls = false, clientCertificates = false }: RedisStartOptions = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'ordered-pool-redis-'));
   const port = await freePort();
   const flags: string[] = [];
@@ -95,9 +106,10 @@ export async function startRedis({ password, users, tls = false }: RedisStartOpt
     for (const user of [...users, ADMIN]) flags.push('--user', user.name, 'on', `>${user.password}`, ...user.rules);
   }
   const ca = tls ? await makeCertificates(dir) : undefined;
+  const clientCert = ca !== undefined && clientCertificates ? await makeClientCertificate(dir, ca.file) : undefined;
   if (ca !== undefined) {
     flags.push(
-      '--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no',
+      '--port', '0', '--tls-port', String(port), '--tls-auth-clients', clientCert === undefined ? 'no' : 'yes',
       '--tls-cert-file', join(dir, 'server.crt'), '--tls-key-file', join(dir, 'server.key'), '--tls-ca-cert-file', ca.file,
     );
   }
@@ -125,13 +137,14 @@ export async function startRedis({ password, users, tls = false }: RedisStartOpt
     port,
     url: first !== undefined ? urlAs(first.name, first.password) : urlAs('', password ?? ''),
     ca,
+    clientCert,
     urlAs,
     client() {
       const client = new Redis(port, '127.0.0.1', {
         maxRetriesPerRequest: null,
         ...(users === undefined ? {} : { username: ADMIN.name, password: ADMIN.password }),
         ...(password === undefined ? {} : { password }),
-        ...(ca === undefined ? {} : { tls: { ca: ca.pem } }),
+        ...(ca === undefined ? {} : { tls: { ca: ca.pem, ...(clientCert === undefined ? {} : { cert: clientCert.cert, key: clientCert.key }) } }),
       });
       client.on('error', () => undefined);
       clients.push(client);
@@ -145,22 +158,43 @@ export async function startRedis({ password, users, tls = false }: RedisStartOpt
   };
 }
 
+/** A new P-256 key, unencrypted, for `openssl req`. */
+const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+/** Runs the `openssl` command in `dir`. */
+function inFolder(dir: string): (...args: string[]) => Promise<void> {
+  return async (...args) => { await execFileAsync('openssl', args, { cwd: dir }); };
+}
+
 /**
  * A throwaway CA and a server certificate it signs for 127.0.0.1, in `dir`, made with the
  * `openssl` command (P-256 keys: quick to make).
  */
 async function makeCertificates(dir: string): Promise<{ pem: string; file: string }> {
   const file = join(dir, 'ca.crt');
-  const openssl = async (...args: string[]): Promise<void> => { await execFileAsync('openssl', args, { cwd: dir }); };
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await openssl('req', '-x509', ...key, '-keyout', 'ca.key', '-out', file, '-days', '2', '-subj', '/CN=ordered-pool test CA');
-  await openssl('req', ...key, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+  const openssl = inFolder(dir);
+  await openssl('req', '-x509', ...NEW_KEY, '-keyout', 'ca.key', '-out', file, '-days', '2', '-subj', '/CN=ordered-pool test CA');
+  await openssl('req', ...NEW_KEY, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
   await writeFile(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   await openssl(
     'x509', '-req', '-in', 'server.csr', '-CA', file, '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2',
     '-extfile', 'server.ext',
   );
   return { pem: await readFile(file, 'utf8'), file };
+}
+
+/** A client certificate signed by the CA that `makeCertificates` left in `dir`. */
+async function makeClientCertificate(dir: string, caFile: string): Promise<ClientCertificate> {
+  const openssl = inFolder(dir);
+  const certFile = join(dir, 'client.crt');
+  const keyFile = join(dir, 'client.key');
+  await openssl('req', ...NEW_KEY, '-keyout', keyFile, '-out', 'client.csr', '-subj', '/CN=ordered-pool test client');
+  await writeFile(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  await openssl(
+    'x509', '-req', '-in', 'client.csr', '-CA', caFile, '-CAkey', 'ca.key', '-CAcreateserial', '-out', certFile, '-days', '2',
+    '-extfile', 'client.ext',
+  );
+  return { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8'), certFile, keyFile };
 }
 
 export interface WorkerProcess {

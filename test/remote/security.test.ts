@@ -4,13 +4,15 @@
  * untrusted certificate does to the producer and to the worker CLI (a quick, clear failure, not a hang).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { dirname, join } from 'node:path';
 import test from 'ava';
 import { BullMQQueue } from '../../lib/remote/bullmq-queue.js';
 import { orderedMap } from '../../lib/api/ordered-map.js';
 import { BackendUnavailableError } from '../../lib/core/errors.js';
 import { collect, range, tasks, within } from '../helpers/index.js';
 import { until } from '../helpers/poll.js';
-import { FIXTURES_ROOT, redisTest, spawnWorker, startRedis, startWorker, stopAll, type AclUser } from '../helpers/redis.js';
+import { run as runCli, tempDir } from '../helpers/cli.js';
+import { FIXTURES_ROOT, redisTest, spawnWorker, startRedis, startWorker, stopAll, type AclUser, type RedisServer } from '../helpers/redis.js';
 
 const serial = redisTest({ tls: true });
 
@@ -138,7 +140,7 @@ serial('TLS with a certificate nobody said to trust: the queue\'s call and the w
     t.is(code, 1, worker.output.text);
     t.regex(
       worker.output.text,
-      /^ordered-pool: Redis at rediss:\/\/127\.0\.0\.1:\d+\/? presented a TLS certificate that failed verification: .*NODE_EXTRA_CA_CERTS=/,
+      /^ordered-pool: Redis at rediss:\/\/127\.0\.0\.1:\d+\/? presented a TLS certificate that failed verification: .*--tls-ca FILE/,
       worker.output.text,
     );
     t.is(worker.output.text.trim().split('\n').length, 1, worker.output.text);
@@ -172,4 +174,135 @@ serial('redis:// to a TLS-only port: the worker waits, logging each distinct con
   t.deepEqual([...new Set(seen)].sort(), [...seen].sort(), seen.join('\n'));
   t.true(seen.length <= 3, seen.join('\n'));
   await worker.stop();
+});
+
+/** The worker's flags for the server's CA and, if it has one, its client certificate. */
+function tlsFlags(redis: RedisServer, { clientCert = true }: { clientCert?: boolean } = {}): string[] {
+  const { ca } = redis;
+  if (ca === undefined) throw new Error('no CA');
+  const cert = clientCert ? redis.clientCert : undefined;
+  return ['--tls-ca', ca.file, ...(cert === undefined ? [] : ['--tls-cert', cert.certFile, '--tls-key', cert.keyFile])];
+}
+
+serial('mutual TLS: queue and worker present client certificates (`tls: { ca, cert, key }`, --tls-ca/--tls-cert/--tls-key); items come back in order', async (t) => {
+  t.timeout(40_000);
+  const redis = await startRedis({ tls: true, clientCertificates: true, users: [aclUser('etl', 'etl-pw', 'mtls')] });
+  const { ca, clientCert } = redis;
+  if (ca === undefined || clientCert === undefined) return t.fail('no certificates');
+  await startWorker(redis, { queue: 'mtls', extra: tlsFlags(redis) });
+  const queue = new BullMQQueue({
+    connection: { host: '127.0.0.1', port: redis.port, username: 'etl', password: 'etl-pw', tls: { ca: ca.pem, cert: clientCert.cert, key: clientCert.key } },
+    name: 'mtls',
+    root: FIXTURES_ROOT,
+  });
+  try {
+    const out = await within(collect(orderedMap(range(300), tasks.square, { queue })), 20_000, 'the run');
+    t.deepEqual(out, range(300).map((x) => x * x));
+  } finally {
+    await within(queue.close(), 15_000, 'close');
+  }
+});
+
+serial('mutual TLS without a client certificate: the queue\'s calls fail at once, the worker exits 1 with one line, both naming the missing certificate', async (t) => {
+  t.timeout(40_000);
+  const redis = await startRedis({ tls: true, clientCertificates: true, users: [aclUser('etl', 'etl-pw', 'mtls')] });
+  const { ca } = redis;
+  if (ca === undefined) return t.fail('no CA');
+  const queue = new BullMQQueue({
+    connection: { host: '127.0.0.1', port: redis.port, username: 'etl', password: 'etl-pw', tls: { ca: ca.pem } },
+    name: 'mtls',
+    root: FIXTURES_ROOT,
+  });
+  try {
+    const started = Date.now();
+    const error = await t.throwsAsync(within(queue.run(tasks.square, 3), 5000, 'the call'));
+    t.true(error instanceof BackendUnavailableError, String(error));
+    t.regex(error.message, /^Redis at rediss:\/\/127\.0\.0\.1:\d+\/? wants a client certificate this client did not present: /);
+    t.true(Date.now() - started < 5000);
+    await t.throwsAsync(within(queue.run(tasks.square, 4), 2000, 'a later call'), { instanceOf: BackendUnavailableError });
+  } finally {
+    await within(queue.close(), 5000, 'close');
+  }
+  const worker = spawnWorker(redis, { queue: 'mtls', extra: tlsFlags(redis, { clientCert: false }) });
+  t.is(await within(worker.exited, 10_000, 'the worker\'s exit'), 1, worker.output.text);
+  t.regex(
+    worker.output.text,
+    /^ordered-pool: Redis at rediss:\/\/127\.0\.0\.1:\d+\/? wants a client certificate this client did not present: .*--tls-cert FILE --tls-key FILE/,
+  );
+  t.is(worker.output.text.trim().split('\n').length, 1, worker.output.text);
+  // A key that is not the certificate's: said before anything connects (the CA's key sits beside its certificate).
+  const { clientCert } = redis;
+  if (clientCert === undefined) return t.fail('no client certificate');
+  const mismatched = spawnWorker(redis, { queue: 'mtls', extra: ['--tls-cert', clientCert.certFile, '--tls-key', join(dirname(ca.file), 'ca.key')] });
+  t.is(await within(mismatched.exited, 10_000, 'the worker\'s exit'), 2, mismatched.output.text);
+  t.regex(mismatched.output.text, /^ordered-pool: --tls-key '.*ca\.key' is not the private key of --tls-cert '.*client\.crt' \(.*\)\n$/);
+});
+
+serial('`connection: { url, tls }`: a rediss:// URL with credentials plus a private CA and a client certificate; messages show no password', async (t) => {
+  t.timeout(40_000);
+  const redis = await startRedis({ tls: true, clientCertificates: true, users: [aclUser('etl', 'etl-pw', 'url')] });
+  const { ca, clientCert } = redis;
+  if (ca === undefined || clientCert === undefined) return t.fail('no certificates');
+  const tls = { ca: ca.pem, cert: clientCert.cert, key: clientCert.key };
+  // The worker's --redis URL and --tls-* files meet the same way.
+  await startWorker(redis, { queue: 'url', extra: tlsFlags(redis) });
+  const queue = new BullMQQueue({ connection: { url: redis.url, tls }, name: 'url', root: FIXTURES_ROOT });
+  try {
+    t.regex(redis.url, /^rediss:\/\/etl:etl-pw@/);
+    const out = await within(collect(orderedMap(range(100), tasks.square, { queue })), 20_000, 'the run');
+    t.deepEqual(out, range(100).map((x) => x * x));
+  } finally {
+    await within(queue.close(), 15_000, 'close');
+  }
+  const wrong = new BullMQQueue({ connection: { url: redis.urlAs('etl', 'secret-but-wrong'), tls }, name: 'url', root: FIXTURES_ROOT });
+  try {
+    const error = await t.throwsAsync(within(wrong.run(tasks.square, 3), 5000, 'the call'));
+    t.true(error instanceof BackendUnavailableError, String(error));
+    t.regex(error.message, /^Redis at rediss:\/\/127\.0\.0\.1:\d+\/? refused the credentials: WRONGPASS/);
+    t.false(error.message.includes('secret-but-wrong'), error.message);
+  } finally {
+    await within(wrong.close(), 5000, 'close');
+  }
+});
+
+test('`connection: { url }` is checked: a precise TypeError for a URL that is no Redis URL, or redis:// with `tls`, never echoing a password', (t) => {
+  const make = (connection: unknown) => () => new BullMQQueue({ connection: connection as string, name: 'q', root: FIXTURES_ROOT });
+  t.throws(make({ url: 42 }), { instanceOf: TypeError, message: 'Expected `connection.url` to be a redis:// or rediss:// URL, got `42` (number)' });
+  t.throws(make({ url: 'http://u:hunter2@host' }), {
+    instanceOf: TypeError, message: 'Expected `connection.url` to be a redis:// or rediss:// URL, got a http: URL',
+  });
+  t.throws(make({ url: 'not a url with hunter2' }), {
+    instanceOf: TypeError, message: 'Expected `connection.url` to be a redis:// or rediss:// URL, got a string that is not a URL',
+  });
+  t.throws(make({ url: 'redis://u:hunter2@host:6379', tls: {} }), {
+    instanceOf: TypeError, message: '`connection.tls` is set but `connection.url` is redis:// (plain TCP); use rediss:// for TLS',
+  });
+});
+
+test('worker --tls-*: precise usage errors, one line, exit code 2', async (t) => {
+  t.timeout(40_000);
+  const temp = tempDir();
+  try {
+    const junk = temp.file('junk.pem', 'not a certificate\n');
+    const base = ['worker', '--redis', 'rediss://127.0.0.1:1', '--queue', 'q'];
+    const cases: [readonly string[], RegExp][] = [
+      [['--tls-cert', junk], /^ordered-pool: --tls-cert needs --tls-key \(the certificate's private key\)$/],
+      [['--tls-key', junk], /^ordered-pool: --tls-key needs --tls-cert \(the client certificate\)$/],
+      [['--tls-ca', ''], /^ordered-pool: --tls-ca expects a file$/],
+      [['--redis', 'redis://127.0.0.1:1', '--tls-ca', junk], /^ordered-pool: --tls-ca needs a rediss:\/\/ URL in --redis \(TLS\), got redis:\/\/$/],
+      [['--tls-ca', join(temp.dir, 'missing.pem')], /^ordered-pool: --tls-ca '.*missing\.pem': cannot read it \(ENOENT\)$/],
+      [['--tls-ca', junk], /^ordered-pool: --tls-ca '.*junk\.pem' is not a PEM certificate/],
+      [['--tls-cert', junk, '--tls-key', junk], /^ordered-pool: --tls-cert '.*junk\.pem' is not a PEM certificate/],
+    ];
+    for (const [extra, message] of cases) {
+      const result = await runCli([...base, ...extra], undefined, 10_000);
+      t.is(result.code, 2, `${extra.join(' ')}: ${result.stderr}`);
+      t.regex(result.stderr.split('\n')[0] ?? '', message, extra.join(' '));
+      t.false(/unexpected error/.test(result.stderr), result.stderr);
+    }
+    const help = await runCli(['worker', '--help'], undefined, 10_000);
+    for (const flag of ['--tls-ca FILE', '--tls-cert FILE', '--tls-key FILE']) t.true(help.stdout.includes(flag), flag);
+  } finally {
+    temp.remove();
+  }
 });
