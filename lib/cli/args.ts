@@ -38,6 +38,8 @@ export interface WorkerArgs {
   readonly prefix: string | undefined;
   /** Ms a shutdown waits for running jobs before leaving them to other workers. */
   readonly shutdownTimeout: number;
+  /** Ms a serving worker keeps retrying while Redis refuses it, before it exits. */
+  readonly refusedTimeout: number;
   /** PEM files for TLS: the CA that signed the server's certificate, and a client certificate with its key. */
   readonly tls: TlsFiles | undefined;
   readonly verbose: boolean;
@@ -62,7 +64,7 @@ export type Command =
  * loop stalls for 2 s loses its jobs to another (they run twice; the second answer is dropped).
  * Tasks run on threads, so only a long GC pause or a huge batch to decode stalls it.
  */
-export const WORKER_DEFAULTS = { lockDuration: 2000, stalledInterval: 1000, shutdownTimeout: 10_000 } as const;
+export const WORKER_DEFAULTS = { lockDuration: 2000, stalledInterval: 1000, shutdownTimeout: 10_000, refusedTimeout: 30_000 } as const;
 
 /** A mistake on the command line: reported in one line with exit code 2. */
 export class UsageError extends Error {
@@ -111,7 +113,9 @@ Usage: ordered-pool worker --redis URL --queue NAME [--root DIR] [options]
 
 Serves the jobs of a BullMQ queue (see BullMQQueue in 'ordered-pool/bullmq') on local
 worker threads. Prints a line with 'ready' on stderr once it listens; SIGTERM or Ctrl-C
-finishes the running jobs (up to --shutdown-timeout) and exits.
+finishes the running jobs (up to --shutdown-timeout) and exits. If Redis refuses its
+credentials or certificate, it exits with 1 and one line saying so: at once when starting,
+after --refused-timeout once serving.
 
 Worker options:
       --redis URL               redis://[user:pass@]host:port[/db], rediss:// for TLS
@@ -127,6 +131,9 @@ Worker options:
       --stalled-interval MS     BullMQ stall check (default: ${WORKER_DEFAULTS.stalledInterval})
       --prefix PREFIX           BullMQ key prefix (default: bull)
       --shutdown-timeout MS     wait for running jobs on shutdown (default: ${WORKER_DEFAULTS.shutdownTimeout})
+      --refused-timeout MS      once serving, keep retrying this long while Redis refuses
+                                the credentials or certificate, then exit 1
+                                (default: ${WORKER_DEFAULTS.refusedTimeout})
 
 Examples:
   ordered-pool map ./enrich.js --export enrich --format ndjson users.ndjson -o out.ndjson
@@ -175,6 +182,7 @@ const WORKER_OPTIONS = {
   'stalled-interval': { type: 'string' },
   prefix: { type: 'string' },
   'shutdown-timeout': { type: 'string' },
+  'refused-timeout': { type: 'string' },
   'tls-ca': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
@@ -216,6 +224,7 @@ function parseWorker(argv: readonly string[]): Command {
       stalledInterval: positiveInt('stalled-interval', values['stalled-interval']) ?? WORKER_DEFAULTS.stalledInterval,
       prefix: values.prefix,
       shutdownTimeout: positiveInt('shutdown-timeout', values['shutdown-timeout']) ?? WORKER_DEFAULTS.shutdownTimeout,
+      refusedTimeout: positiveInt('refused-timeout', values['refused-timeout']) ?? WORKER_DEFAULTS.refusedTimeout,
       tls: tlsFiles(redis, values['tls-ca'], values['tls-cert'], values['tls-key']),
       verbose: values.verbose === true,
     },

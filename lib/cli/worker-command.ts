@@ -42,6 +42,7 @@ export async function runWorker(args: WorkerArgs): Promise<number> {
       lockDuration: args.lockDuration,
       stalledInterval: args.stalledInterval,
       prefix: args.prefix,
+      refusedTimeout: args.refusedTimeout,
       log,
     }),
     stopped.then(() => undefined),
@@ -53,8 +54,14 @@ export async function runWorker(args: WorkerArgs): Promise<number> {
   }
   log(`ready: queue '${args.queue}' at ${where}, root ${root}, ${String(threads.maxThreads)} threads, ` +
     `${String(args.concurrency ?? threads.concurrency)} jobs at once`);
-  const signal = await stopped;
+  const signal = await Promise.race([stopped, worker.refused]);
   stop?.();
+  if (signal instanceof BackendUnavailableError) {
+    // Running jobs cannot answer through a Redis that refuses us; their locks lapse and other workers take them.
+    await worker.close(0);
+    await threads.close({ force: true });
+    throw refusedCliError(signal, ` (still after --refused-timeout ${String(args.refusedTimeout)} ms)`);
+  }
   log(`${signal}: finishing the running jobs (up to ${String(args.shutdownTimeout)} ms)`);
   const finished = await worker.close(args.shutdownTimeout);
   if (!finished) log('jobs still running are left to other workers');
@@ -71,15 +78,15 @@ async function startRemote(options: RemoteWorkerOptions): Promise<RemoteWorker |
     return await RemoteWorker.start(options);
   } catch (error) {
     if (!(error instanceof BackendUnavailableError)) throw error;
-    return refusedCliError(error);
+    return refusedCliError(error, '');
   }
 }
 
 /** Redis's refusal as the CLI's one line, with what to do about a certificate. */
-function refusedCliError(error: BackendUnavailableError): CliError {
+function refusedCliError(error: BackendUnavailableError, suffix: string): CliError {
   const kind = refusal(error.cause);
   const hint = kind === 'certificate' || kind === 'handshake'
     ? ' (for a certificate signed by your own CA, give the CA with --tls-ca FILE)'
     : kind === 'client-certificate' ? ' (give the worker one with --tls-cert FILE --tls-key FILE)' : '';
-  return new CliError(`${error.message}${hint}`, { cause: error });
+  return new CliError(`${error.message}${hint}${suffix}`, { cause: error });
 }

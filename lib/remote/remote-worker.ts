@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import pDefer from 'p-defer';
 import { BatchFailure, type Dispatcher } from '../window/dispatcher.js';
 import { encodeError } from '../wire/wire-error.js';
 import { BackendUnavailableError, TaskLoadError } from '../core/errors.js';
@@ -31,6 +32,12 @@ export interface RemoteWorkerOptions {
   /** BullMQ's stall check interval in ms. */
   readonly stalledInterval: number;
   readonly prefix?: string | undefined;
+  /**
+   * Ms a serving worker keeps retrying while Redis refuses it (credentials, certificate, ACL
+   * rules) before {@link RemoteWorker.refused} settles: long enough for a rotation or an ACL
+   * reload to reach every side.
+   */
+  readonly refusedTimeout: number;
   /** One line per failure and per connection problem. */
   readonly log: (line: string) => void;
 }
@@ -48,6 +55,9 @@ const CANCELLED_KEPT = 10_000;
 interface AnswerClient extends Redis {
   pushAnswer(alive: string, answers: string, answer: string | Buffer): Promise<number>;
 }
+
+/** Ms the check at the end of a refusal waits for a new connection to get in or be refused. */
+const PROBE_MS = 5000;
 
 /**
  * Ms connection errors wait while starting before they are logged. A refusal often shows as a
@@ -74,6 +84,9 @@ export class RemoteWorker {
   /** While starting: connection lines held back (see START_HOLD_MS); undefined once they are logged as they come. */
   #held: string[] | undefined = [];
   #holdTimer: NodeJS.Timeout | undefined;
+  /** Set while Redis refuses this serving worker: ends the grace period (see #onRefusal). */
+  #refusal: NodeJS.Timeout | undefined;
+  readonly #givenUp = pDefer<BackendUnavailableError>();
   #announcer: NodeJS.Timeout | undefined;
   #closing: Promise<boolean> | undefined;
 
@@ -86,15 +99,18 @@ export class RemoteWorker {
     const logged = new Set<string>();
     const onError = (error: Error): void => {
       const refused = refusedError(error, this.#where);
-      if (refused !== undefined && this.#onRefused !== undefined) {
-        this.#onRefused(refused);
+      if (refused !== undefined) {
+        this.#onRefusal(refused);
         return;
       }
       if (logged.has(error.message) || logged.size >= OUTAGE_LINES) return;
       logged.add(error.message);
       this.#logConnection(`redis: ${error.message}`);
     };
-    const onReady = (): void => { logged.clear(); };
+    const onReady = (): void => {
+      logged.clear();
+      if (this.#refusal !== undefined) this.#refusalOver();
+    };
     // EVALSHA, not the script's text with every answer (ioredis falls back to EVAL on NOSCRIPT,
     // after a Redis restart).
     this.#commands = connect(options.connection, 'ordered-pool-worker', onError) as AnswerClient;
@@ -135,12 +151,13 @@ export class RemoteWorker {
       throw failure;
     }
     worker.#release(true);
-    // Once listening, a refusal (a password changed, then Redis restarted) is logged and retried.
+    // Once listening, a refusal (a password changed, then Redis restarted) is retried for a while: see #onRefusal.
     worker.#onRefused = undefined;
     worker.#announcer = setInterval(() => { void worker.#announce(); }, CAPACITY_RENEW_MS);
     return worker;
   }
 
+  /** Logs a line about a connection, or holds it back while starting (see START_HOLD_MS). */
   #logConnection(line: string): void {
     if (this.#held === undefined) {
       this.#options.log(line);
@@ -156,6 +173,70 @@ export class RemoteWorker {
     const held = this.#held ?? [];
     this.#held = undefined;
     if (log) for (const line of held) this.#options.log(line);
+  }
+
+  /**
+   * Resolves once Redis has refused this serving worker for `refusedTimeout` ms, and a new
+   * connection made then was refused too; the caller closes the worker. Never settles otherwise.
+   */
+  get refused(): Promise<BackendUnavailableError> {
+    return this.#givenUp.promise;
+  }
+
+  /**
+   * Redis refuses a connection. While starting, the start fails. Once serving, the worker says so
+   * once and keeps retrying: a password rotated or an ACL reloaded on one side before the other
+   * heals within seconds, and every worker exiting at once would turn that into an outage. Past
+   * `refusedTimeout`, a new connection decides (one of ours may have got in without a 'ready' we
+   * see, BullMQ's blocking one).
+   */
+  #onRefusal(error: BackendUnavailableError): void {
+    if (this.#onRefused !== undefined) {
+      this.#onRefused(error);
+      return;
+    }
+    if (this.#refusal !== undefined || this.#closing !== undefined) return;
+    const ms = this.#options.refusedTimeout;
+    this.#options.log(`redis: ${error.message} (exiting in ${String(ms)} ms unless Redis takes this worker again)`);
+    this.#refusal = setTimeout(() => {
+      void this.#stillRefused().then((refused) => {
+        // Over already: a connection of ours got in while the probe ran.
+        if (this.#refusal === undefined) return;
+        if (refused === null) {
+          this.#refusalOver();
+          return;
+        }
+        this.#refusal = undefined;
+        if (refused !== undefined) this.#givenUp.resolve(refused);
+      });
+    }, ms);
+  }
+
+  #refusalOver(): void {
+    clearTimeout(this.#refusal);
+    this.#refusal = undefined;
+    this.#options.log(`redis: Redis at ${this.#where} takes this worker again`);
+  }
+
+  /**
+   * Whether a new connection is refused (the refusal), gets in and may write this worker's
+   * capacity key (null), or neither within PROBE_MS (undefined: Redis is away, which is waited through).
+   */
+  async #stillRefused(): Promise<BackendUnavailableError | null | undefined> {
+    const refusal = pDefer<BackendUnavailableError>();
+    const probe = connect(this.#options.connection, 'ordered-pool-worker:probe', (error) => {
+      const refused = refusedError(error, this.#where);
+      if (refused !== undefined) refusal.resolve(refused);
+    });
+    try {
+      return await Promise.race([
+        probe.set(this.#capacityKey, String(this.#concurrency), 'PX', CAPACITY_TTL_MS).then(() => null, (error: unknown) => refusedError(error, this.#where)),
+        refusal.promise,
+        sleep(PROBE_MS, undefined, { ref: false }),
+      ]);
+    } finally {
+      probe.disconnect();
+    }
   }
 
   async #listen(): Promise<void> {
@@ -275,6 +356,7 @@ export class RemoteWorker {
       ]);
       if (!finished) void this.#worker.close(true).catch(() => undefined);
       clearInterval(this.#announcer);
+      clearTimeout(this.#refusal);
       await Promise.race([this.#commands.del(this.#capacityKey).catch(() => undefined), sleep(1000, undefined, { ref: false })]);
       this.#subscriber.disconnect();
       this.#commands.disconnect();

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { BullMQQueue } from '../../lib/remote/bullmq-queue.js';
 import { orderedMap } from '../../lib/api/ordered-map.js';
 import { BackendUnavailableError } from '../../lib/core/errors.js';
@@ -26,18 +26,23 @@ function aclUser(name: string, password: string, queue: string): AclUser {
   return { name, password, rules: [`~bull:${queue}:*`, `&bull:${queue}:*`, '+@all', '-@dangerous', '+info'] };
 }
 
+/** Runs the squares of 0..n-1 through `queue` and checks that they come back in order; closes the queue either way. */
+async function runSquares(t: ExecutionContext, queue: BullMQQueue, n = 300): Promise<void> {
+  try {
+    const out = await within(collect(orderedMap(range(n), tasks.square, { queue })), 20_000, 'the run');
+    t.deepEqual(out, range(n).map((x) => x * x));
+  } finally {
+    await within(queue.close(), 15_000, 'close');
+  }
+}
+
 serial('an ACL user limited to its queue: producer and worker log in through redis://user:pass@, items come back in order', async (t) => {
   t.timeout(40_000);
   const redis = await startRedis({ users: [aclUser('etl', 'etl-pw', 'acl'), aclUser('other', 'other-pw', 'elsewhere')] });
   t.regex(redis.url, /^redis:\/\/etl:etl-pw@/);
   await startWorker(redis, { queue: 'acl' });
   const queue = new BullMQQueue({ connection: redis.url, name: 'acl', root: FIXTURES_ROOT });
-  try {
-    const out = await within(collect(orderedMap(range(300), tasks.square, { queue })), 20_000, 'the run');
-    t.deepEqual(out, range(300).map((x) => x * x));
-  } finally {
-    await within(queue.close(), 15_000, 'close');
-  }
+  await runSquares(t, queue);
   // The other role cannot touch this queue: the rules are really in force.
   const outsider = new BullMQQueue({ connection: redis.urlAs('other', 'other-pw'), name: 'acl', root: FIXTURES_ROOT });
   try {
@@ -112,13 +117,8 @@ serial('TLS: the queue trusts the CA through ioredis\' `tls` option, the worker 
     name: 'tls',
     root: FIXTURES_ROOT,
   });
-  try {
-    const out = await within(collect(orderedMap(range(300), tasks.square, { queue })), 20_000, 'the run');
-    t.deepEqual(out, range(300).map((x) => x * x));
-    // The run's keys are gone after close(), as over plain TCP.
-  } finally {
-    await within(queue.close(), 15_000, 'close');
-  }
+  await runSquares(t, queue);
+  // The run's keys are gone after close(), as over plain TCP.
   t.deepEqual((await redis.client().keys('*')).filter((key) => key.includes(queue.runId)), []);
 });
 
@@ -195,12 +195,7 @@ serial('mutual TLS: queue and worker present client certificates (`tls: { ca, ce
     name: 'mtls',
     root: FIXTURES_ROOT,
   });
-  try {
-    const out = await within(collect(orderedMap(range(300), tasks.square, { queue })), 20_000, 'the run');
-    t.deepEqual(out, range(300).map((x) => x * x));
-  } finally {
-    await within(queue.close(), 15_000, 'close');
-  }
+  await runSquares(t, queue);
 });
 
 serial('mutual TLS without a client certificate: the queue\'s calls fail at once, the worker exits 1 with one line, both naming the missing certificate', async (t) => {
@@ -247,13 +242,8 @@ serial('`connection: { url, tls }`: a rediss:// URL with credentials plus a priv
   // The worker's --redis URL and --tls-* files meet the same way.
   await startWorker(redis, { queue: 'url', extra: tlsFlags(redis) });
   const queue = new BullMQQueue({ connection: { url: redis.url, tls }, name: 'url', root: FIXTURES_ROOT });
-  try {
-    t.regex(redis.url, /^rediss:\/\/etl:etl-pw@/);
-    const out = await within(collect(orderedMap(range(100), tasks.square, { queue })), 20_000, 'the run');
-    t.deepEqual(out, range(100).map((x) => x * x));
-  } finally {
-    await within(queue.close(), 15_000, 'close');
-  }
+  t.regex(redis.url, /^rediss:\/\/etl:etl-pw@/);
+  await runSquares(t, queue, 100);
   const wrong = new BullMQQueue({ connection: { url: redis.urlAs('etl', 'secret-but-wrong'), tls }, name: 'url', root: FIXTURES_ROOT });
   try {
     const error = await t.throwsAsync(within(wrong.run(tasks.square, 3), 5000, 'the call'));
@@ -301,8 +291,76 @@ test('worker --tls-*: precise usage errors, one line, exit code 2', async (t) =>
       t.false(/unexpected error/.test(result.stderr), result.stderr);
     }
     const help = await runCli(['worker', '--help'], undefined, 10_000);
-    for (const flag of ['--tls-ca FILE', '--tls-cert FILE', '--tls-key FILE']) t.true(help.stdout.includes(flag), flag);
+    for (const flag of ['--tls-ca FILE', '--tls-cert FILE', '--tls-key FILE', '--refused-timeout MS']) t.true(help.stdout.includes(flag), flag);
   } finally {
     temp.remove();
   }
+});
+
+/** Turns user `name`'s password to `password` and drops its connections, as a rotation that reaches the clients does. */
+async function changePassword(redis: RedisServer, name: string, password: string, { kill = true } = {}): Promise<void> {
+  const admin = redis.client();
+  await admin.call('ACL', 'SETUSER', name, 'resetpass', `>${password}`);
+  // Redis keeps connections already logged in; they meet the new password when they reconnect.
+  if (kill) await admin.call('CLIENT', 'KILL', 'USER', name);
+}
+
+const refusalLines = (text: string): string[] => text.split('\n').filter((line) => /refused the credentials/.test(line));
+
+serial('a serving worker refused mid-run (its password changed): logs it once, exits 1 after --refused-timeout with that line; the run ends in order on the other worker', async (t) => {
+  t.timeout(60_000);
+  const redis = await startRedis({
+    users: [aclUser('etl', 'etl-pw', 'turn'), aclUser('etl2', 'etl2-pw', 'turn'), aclUser('producer', 'producer-pw', 'turn')],
+  });
+  const refused = await startWorker(redis, { queue: 'turn', extra: ['--refused-timeout', '2000'] });
+  const other = await startWorker(redis, { queue: 'turn', url: redis.urlAs('etl2', 'etl2-pw') });
+  const exitedAt = refused.exited.then(() => Date.now());
+  const queue = new BullMQQueue({ connection: redis.urlAs('producer', 'producer-pw'), name: 'turn', root: FIXTURES_ROOT, concurrency: 4 });
+  const seen: number[] = [];
+  let turnedAt = 0;
+  try {
+    const items = range(300).map((i) => [i, 5] as const);
+    await within((async () => {
+      for await (const value of orderedMap(items, tasks.delayed, { queue, batchSize: 5 })) {
+        seen.push(value);
+        if (seen.length === 30) {
+          await changePassword(redis, 'etl', 'rotated');
+          turnedAt = Date.now();
+        }
+      }
+    })(), 40_000, 'the run');
+  } finally {
+    await within(queue.close(), 15_000, 'close');
+  }
+  t.deepEqual(seen, range(300));
+  t.is(await within(refused.exited, 15_000, 'the refused worker\'s exit'), 1, refused.output.text);
+  const elapsed = await exitedAt - turnedAt;
+  const lines = refused.output.text.trim().split('\n');
+  // One line when the refusal begins, saying what will happen; the same refusal as the last line, as the CLI's error.
+  t.is(refusalLines(refused.output.text).length, 2, refused.output.text);
+  t.regex(lines[lines.length - 2] ?? '', /^ordered-pool worker: redis: Redis at redis:\/\/127\.0\.0\.1:\d+\/? refused the credentials: WRONGPASS.* \(exiting in 2000 ms unless Redis takes this worker again\)$/);
+  t.regex(lines[lines.length - 1] ?? '', /^ordered-pool: Redis at redis:\/\/127\.0\.0\.1:\d+\/? refused the credentials: WRONGPASS.* \(still after --refused-timeout 2000 ms\)$/);
+  t.false(refused.output.text.includes('rotated'), refused.output.text);
+  t.true(elapsed < 15_000, String(elapsed));
+  t.log(`exited ${String(elapsed)} ms after the password changed`);
+  t.is(other.child.exitCode, null, other.output.text);
+});
+
+serial('a serving worker refused for less than --refused-timeout (the password rotated back) keeps serving', async (t) => {
+  t.timeout(40_000);
+  const redis = await startRedis({ users: [aclUser('etl', 'etl-pw', 'back'), aclUser('producer', 'producer-pw', 'back')] });
+  const worker = await startWorker(redis, { queue: 'back', extra: ['--refused-timeout', '4000'] });
+  await changePassword(redis, 'etl', 'rotated');
+  await until(() => refusalLines(worker.output.text).length > 0, 5000, 'the refusal line');
+  const refusedAt = Date.now();
+  await changePassword(redis, 'etl', 'etl-pw', { kill: false });
+  await until(() => /Redis at redis:\/\/127\.0\.0\.1:\d+\/? takes this worker again/.test(worker.output.text), 5000, 'the line saying it got in again');
+  const queue = new BullMQQueue({ connection: redis.urlAs('producer', 'producer-pw'), name: 'back', root: FIXTURES_ROOT });
+  await runSquares(t, queue, 20);
+  // No event says that a timer did not fire: wait until well past the timeout.
+  await sleep(Math.max(0, refusedAt + 4000 + 1500 - Date.now()));
+  t.is(worker.child.exitCode, null, worker.output.text);
+  t.is(refusalLines(worker.output.text).length, 1, worker.output.text);
+  await worker.stop();
+  t.is(await within(worker.exited, 15_000, 'the worker\'s exit'), 0);
 });
